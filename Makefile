@@ -1,0 +1,49 @@
+# Deal Alerts — the two commands: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+
+.PHONY: run test setup migrate demo lint browser bench clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+migrate: setup
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+## make run: web, worker, beat and the demo feed in one terminal (Ctrl-C stops all).
+run: demo
+	DEBUG=$${DEBUG:-true} PORT=$(PORT) $(BIN)/honcho start -f Procfile
+
+lint: setup
+	$(BIN)/ruff check .
+
+# Browser tests drive Debian's Chromium; install it when it is missing and we may.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Browser tests need /usr/bin/chromium: sudo apt-get install chromium"; exit 1; fi; }
+
+## make test: lint and the whole suite (against DATABASE_URL / REDIS_URL when set).
+test: setup browser
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: migrate
+	$(BIN)/python manage.py bench_ingest --listings 50000
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

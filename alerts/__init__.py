@@ -1,0 +1,1 @@
+"""Deal alert rules and the matcher (filled by the rules issue)."""

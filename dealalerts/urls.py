@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.api import ObtainTokenView
+from listings.api import CategoryViewSet, ListingViewSet
+
+from .api import router
+from .health import healthz
+
+router.register("listings", ListingViewSet, basename="listing")
+router.register("categories", CategoryViewSet, basename="category")
+
+api_urls = [
+    re_path(r"^auth/token/?$", ObtainTokenView.as_view(), name="auth-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include((api_urls, "api"))),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
+    path("", include("listings.urls")),
+]

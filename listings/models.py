@@ -1,0 +1,135 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class Category(models.Model):
+    """A node of the second-hand taxonomy (electronics › computers › laptops)."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Source(models.TextChoices):
+    FACEBOOK = "facebook", "Facebook Marketplace"
+    OFFERUP = "offerup", "OfferUp"
+    CRAIGSLIST = "craigslist", "Craigslist"
+    EBAY = "ebay", "eBay"
+    OTHER = "other", "Other"
+
+
+class Condition(models.TextChoices):
+    NEW = "new", "New"
+    EXCELLENT = "excellent", "Excellent"
+    GOOD = "good", "Good"
+    FAIR = "fair", "Fair"
+    POOR = "poor", "Poor"
+
+
+class Listing(models.Model):
+    """One marketplace listing, upserted by (source, external_id) by every connector."""
+
+    source = models.CharField(max_length=20, choices=Source.choices)
+    external_id = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal(0))])
+    currency = models.CharField(max_length=3, default="USD")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="listings")
+    condition = models.CharField(max_length=10, choices=Condition.choices, blank=True)
+    zip_code = models.CharField("ZIP code", max_length=5)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    image_url = models.URLField(max_length=500, blank=True)
+    seller = models.CharField(max_length=100, blank=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    is_active = models.BooleanField(default=True, help_text="False once the source reports it sold or removed.")
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    deal_score = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="0–1; higher is a better deal.",
+    )
+    deal_score_explanation = models.CharField(max_length=300, blank=True)
+    deal_score_is_computed = models.BooleanField(
+        default=False, help_text="True when we computed the score; False when the source gave it."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="listing_unique_source_external_id"),
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="listing_price_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["is_active", "-first_seen_at"], name="listing_active_newest"),
+            models.Index(fields=["category", "is_active"], name="listing_category_active"),
+            models.Index(fields=["latitude", "longitude"], name="listing_lat_lon"),
+            models.Index(fields=["price"], name="listing_price"),
+        ]
+        permissions = [("ingest_listings", "Can post listings through the ingest API (connectors)")]
+
+    def __str__(self) -> str:
+        return f"{self.title} (${self.price})"
+
+
+class PricePoint(models.Model):
+    """The listing's price from `recorded_at` on; one row per price change."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="price_points")
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        indexes = [models.Index(fields=["listing", "recorded_at"], name="pricepoint_listing_time")]
+
+    def __str__(self) -> str:
+        return f"${self.price} at {self.recorded_at:%Y-%m-%d %H:%M}"
+
+
+class PriceBenchmark(models.Model):
+    """Median price of active listings in a category sharing a title word ("" = whole category).
+
+    Refreshed by a periodic task so ingestion can score a batch with one query.
+    """
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="price_benchmarks")
+    word = models.CharField(max_length=60, blank=True)
+    median_price = models.DecimalField(max_digits=12, decimal_places=2)
+    sample_size = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["category", "word"], name="benchmark_unique_category_word")]
+
+    def __str__(self) -> str:
+        return f"{self.category.slug}/{self.word or '*'}: ${self.median_price} (n={self.sample_size})"
+
+
+class ListingView(models.Model):
+    """A signed-in user opened a listing's page; recommendations and metrics read these."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="listing_views")
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="views")
+    session_key = models.CharField(max_length=40, blank=True)
+    viewed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-viewed_at"], name="listingview_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user} viewed {self.listing_id} at {self.viewed_at:%Y-%m-%d %H:%M}"

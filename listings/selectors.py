@@ -1,0 +1,52 @@
+"""Reads: the category tree and listing search, shared by the pages and the API."""
+
+from django.db.models import F, FloatField, QuerySet
+from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
+
+from accounts.geo import EARTH_RADIUS_MI, ZipPlace, bounding_box
+
+from .models import Category, Listing
+
+
+def category_subtree_ids(category: Category) -> list[int]:
+    """The category and all its descendants (the tree is small: one query)."""
+    children: dict[int | None, list[int]] = {}
+    for cid, parent_id in Category.objects.values_list("id", "parent_id"):
+        children.setdefault(parent_id, []).append(cid)
+    ids, stack = [], [category.id]
+    while stack:
+        cid = stack.pop()
+        ids.append(cid)
+        stack.extend(children.get(cid, []))
+    return ids
+
+
+def categories_in_tree_order() -> list[tuple[Category, int]]:
+    """Every category with its depth, parents before children, for select boxes."""
+    categories = list(Category.objects.all())
+    by_parent: dict[int | None, list[Category]] = {}
+    for category in categories:
+        by_parent.setdefault(category.parent_id, []).append(category)
+    ordered: list[tuple[Category, int]] = []
+
+    def walk(parent_id: int | None, depth: int) -> None:
+        for category in sorted(by_parent.get(parent_id, []), key=lambda c: c.name):
+            ordered.append((category, depth))
+            walk(category.id, depth + 1)
+
+    walk(None, 0)
+    return ordered
+
+
+def within_radius(queryset: QuerySet[Listing], place: ZipPlace, radius_mi: float) -> QuerySet[Listing]:
+    """Listings within `radius_mi` of a ZIP centroid, annotated with `distance_mi`."""
+    min_lat, max_lat, min_lon, max_lon = bounding_box(place.latitude, place.longitude, radius_mi)
+    lat0, lon0 = Radians(place.latitude), Radians(place.longitude)
+    haversine = Power(Sin((Radians(F("latitude")) - lat0) / 2), 2) + Cos(lat0) * Cos(Radians(F("latitude"))) * Power(
+        Sin((Radians(F("longitude")) - lon0) / 2), 2
+    )
+    return (
+        queryset.filter(latitude__range=(min_lat, max_lat), longitude__range=(min_lon, max_lon))
+        .annotate(distance_mi=2 * EARTH_RADIUS_MI * ASin(Sqrt(haversine), output_field=FloatField()))
+        .filter(distance_mi__lte=radius_mi)
+    )

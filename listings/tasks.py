@@ -1,0 +1,17 @@
+from celery import shared_task
+
+from .scoring import refresh_price_benchmarks, rescore_listings
+from .signals import listings_ingested
+
+
+@shared_task(name="listings.announce_listing_changes")
+def announce_listing_changes(created: list[int], repriced: list[int]) -> None:
+    """Tell the subscribers (matcher, watchlist) which listings are new or re-priced."""
+    listings_ingested.send(sender="listings", created=created, repriced=repriced)
+
+
+@shared_task(name="listings.refresh_price_benchmarks")
+def refresh_price_benchmarks_task() -> None:
+    """Hourly: recompute median prices, then re-score the listings we scored ourselves."""
+    refresh_price_benchmarks()
+    rescore_listings()

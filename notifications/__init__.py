@@ -1,0 +1,1 @@
+"""Preferences, channels, the delivery policy, outbox, digests (filled by the notifications issue)."""

@@ -1,0 +1,1 @@
+"""Personalized deal recommendations (filled by a later issue)."""

@@ -1,0 +1,1 @@
+"""Watched listings and price-drop alerts (filled by a later issue)."""
