@@ -5,8 +5,9 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 
 from .filters import ListingFilter
-from .ingest import ALL_FIELDS, MAX_BATCH, REQUIRED, ingest_listings, parse_batch
+from .ingest import ingest_listings
 from .models import Category, Listing
+from .validation import ALL_FIELDS, MAX_BATCH, REQUIRED, parse_batch
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -161,3 +162,6 @@ class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.AllowAny]
     pagination_class = None
     lookup_field = "slug"
+    # What a SlugField holds; anything else is a 404 before it reaches the database
+    # (PostgreSQL rejects a NUL byte in a query parameter with an error, i.e. a 500).
+    lookup_value_regex = "[-a-zA-Z0-9_]+"

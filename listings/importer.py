@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .ingest import MAX_BATCH, IngestResult, ListingInput, category_ids_by_slug, ingest_listings, parse_listing
+from .ingest import IngestResult, ingest_listings
+from .validation import MAX_BATCH, ListingInput, category_ids_by_slug, parse_listing
 
 
 @dataclass

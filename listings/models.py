@@ -46,7 +46,8 @@ class Listing(models.Model):
     description = models.TextField(blank=True)
     price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal(0))])
     currency = models.CharField(max_length=3, default="USD")
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="listings")
+    # No index of its own: listing_category_active (category, is_active) serves the FK too.
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="listings", db_index=False)
     condition = models.CharField(max_length=10, choices=Condition.choices, blank=True)
     zip_code = models.CharField("ZIP code", max_length=5)
     latitude = models.FloatField(null=True, blank=True)

@@ -13,13 +13,8 @@ def seed_categories(apps, schema_editor):
         by_slug[slug] = category
 
 
-def remove_categories(apps, schema_editor):
-    Category = apps.get_model("listings", "Category")
-    # Children first: parent is PROTECT.
-    for slug, _, _ in reversed(CATEGORY_TREE):
-        Category.objects.filter(slug=slug, listings__isnull=True, children__isnull=True).delete()
-
-
 class Migration(migrations.Migration):
     dependencies = [("listings", "0001_initial")]
-    operations = [migrations.RunPython(seed_categories, remove_categories)]
+    # Reversing keeps the rows: listings may point at them, seeding again is idempotent,
+    # and reversing 0001 drops the table anyway.
+    operations = [migrations.RunPython(seed_categories, migrations.RunPython.noop)]

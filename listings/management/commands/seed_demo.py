@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from listings.demo import generate, reprice
-from listings.ingest import category_ids_by_slug, ingest_listings, parse_listing
+from listings.ingest import ingest_listings
 from listings.models import Listing, ListingView
 from listings.scoring import refresh_price_benchmarks, rescore_listings
+from listings.validation import category_ids_by_slug, parse_listing
 
 DEMO_EMAIL = "demo@dealalerts.local"
 DEMO_PASSWORD = "deals-demo-2026"

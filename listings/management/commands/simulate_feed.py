@@ -4,7 +4,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from listings.demo import generate, reprice
-from listings.ingest import category_ids_by_slug, ingest_listings, parse_listing
+from listings.ingest import ingest_listings
+from listings.validation import category_ids_by_slug, parse_listing
 
 
 class Command(BaseCommand):
@@ -32,15 +33,16 @@ class Command(BaseCommand):
                 size = max(1, round(rate)) if rate >= 1 else 1
                 if count:
                     size = min(size, count - sent)
-                batch = {}
+                batch, fresh_items = {}, []
                 for _ in range(size):
-                    if posted and rng.random() < reprice_share:
+                    if posted and rng.random() < reprice_share:  # re-price one from an earlier tick
                         index = rng.randrange(len(posted))
                         posted[index] = item = reprice(rng, posted[index])
                     else:
                         item = next(fresh)
-                        posted.append(item)
+                        fresh_items.append(item)
                     batch[(item.raw["source"], item.raw["external_id"])] = item
+                posted.extend(fresh_items)
                 inputs = [parse_listing(item.raw, category_ids)[0] for item in batch.values()]
                 result = ingest_listings(inputs)
                 sent += size

@@ -1,0 +1,94 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from listings.models import ListingView, PricePoint
+from tests.factories import ListingFactory, category
+
+pytestmark = pytest.mark.django_db
+
+
+def test_browse_full_page_and_htmx_fragment(client):
+    ListingFactory(title="ThinkPad T14")
+    full = client.get("/?q=thinkpad")
+    fragment = client.get("/?q=thinkpad", headers={"HX-Request": "true"})
+
+    assert full.status_code == fragment.status_code == 200
+    assert b"<html" in full.content and b'id="filters"' in full.content
+    assert b"<html" not in fragment.content and b'id="filters"' not in fragment.content
+    assert b"ThinkPad T14" in fragment.content and b"1 listing" in fragment.content
+
+
+def test_browse_filters_narrow_results(client):
+    ListingFactory(title="ThinkPad T14", price=Decimal("300"))
+    ListingFactory(title="Trek road bike", category=category("bikes"), price=Decimal("500"))
+    html = client.get("/?category=bikes", headers={"HX-Request": "true"}).content.decode()
+    assert "Trek road bike" in html and "ThinkPad" not in html
+
+
+def test_browse_bad_filter_shows_error_not_500(client):
+    response = client.get("/?min_price=-3&zip=00000")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Ensure this value is greater than or equal to 0." in html
+    assert "Unknown US ZIP code" in html
+
+
+def test_browse_paginates_with_working_urls(client):
+    ListingFactory.create_batch(30, title="Monitor")
+    page1 = client.get("/?q=monitor").content.decode()
+    assert "Page 1 of 2" in page1 and "q=monitor&amp;page=2" in page1
+    page2 = client.get("/?q=monitor&page=2").content.decode()
+    assert "Page 2 of 2" in page2
+
+
+def test_browse_queries_are_constant(client):
+    ListingFactory.create_batch(2)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/?category=electronics")
+    ListingFactory.create_batch(40)
+    with CaptureQueriesContext(connection) as many:
+        client.get("/?category=electronics")
+    assert len(few) == len(many)
+
+
+def test_listing_page_shows_chart_and_score_explanation(client):
+    listing = ListingFactory(price=Decimal("250"), deal_score_explanation="31% below the median $420.")
+    PricePoint.objects.create(listing=listing, price=Decimal("220"), recorded_at=timezone.now() + timedelta(hours=1))
+    html = client.get(f"/listings/{listing.pk}/").content.decode()
+    assert 'id="price-chart"' in html and "<polyline" in html
+    assert "31% below the median $420." in html
+    assert html.count("<circle") == 2
+
+
+def test_signed_in_view_is_recorded(client, user):
+    listing = ListingFactory()
+    client.force_login(user)
+    client.get(f"/listings/{listing.pk}/")
+    view = ListingView.objects.get()
+    assert (view.user, view.listing, view.session_key) == (user, listing, client.session.session_key)
+
+
+def test_anonymous_view_is_not_recorded(client):
+    client.get(f"/listings/{ListingFactory().pk}/")
+    assert ListingView.objects.count() == 0
+
+
+def test_unknown_listing_page_is_404(client):
+    assert client.get("/listings/999999/").status_code == 404
+
+
+def test_listing_page_queries_are_constant(client, user):
+    listing = ListingFactory()
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as few:
+        client.get(f"/listings/{listing.pk}/")
+    for hours in range(1, 20):
+        PricePoint.objects.create(listing=listing, price=Decimal(300 - hours), recorded_at=timezone.now())
+    with CaptureQueriesContext(connection) as many:
+        client.get(f"/listings/{listing.pk}/")
+    assert len(few) == len(many)
