@@ -15,10 +15,23 @@ class PriceChart:
     max_price: Decimal
     start: datetime
     end: datetime
+    pad: int
+
+    @property
+    def top_y(self) -> int:
+        return self.pad - 8
+
+    @property
+    def bottom_y(self) -> int:
+        return self.height - self.pad + 14
+
+    @property
+    def right_x(self) -> int:
+        return self.width - self.pad
 
 
 def price_chart(
-    history: list[tuple[datetime, Decimal]], now: datetime, width: int = 640, height: int = 200, pad: int = 24
+    history: list[tuple[datetime, Decimal]], now: datetime, width: int = 640, height: int = 220, pad: int = 36
 ) -> PriceChart | None:
     """A step chart of (time, price) points up to `now`; None when there is nothing to draw."""
     if not history:
@@ -44,4 +57,4 @@ def price_chart(
         coords.append(f"{x(t)},{y(p)}")
     coords.append(f"{x(end)},{y(history[-1][1])}")
     dots = [(x(t), y(p), p, t) for t, p in history]
-    return PriceChart(width, height, " ".join(coords), dots, low, high, start, end)
+    return PriceChart(width, height, " ".join(coords), dots, low, high, start, end, pad)

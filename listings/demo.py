@@ -268,7 +268,6 @@ def make_listing(rng: random.Random, serial: int, source: str | None = None, pre
         "category": category,
         "condition": condition or None,
         "zip_code": rng.choice(DEMO_ZIPS),
-        "image_url": f"https://picsum.photos/seed/{external_id}/480/360",
         "seller": f"{rng.choice(FIRST_NAMES)} {chr(65 + rng.randrange(26))}.",
     }
     return DemoItem(raw=raw, typical=typical)

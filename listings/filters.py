@@ -45,7 +45,7 @@ class ListingFilter(django_filters.FilterSet):
     category = django_filters.ModelChoiceFilter(
         queryset=Category.objects.all(), to_field_name="slug", method="filter_category", label="Category"
     )
-    condition = django_filters.ChoiceFilter(choices=Condition.choices, label="Condition")
+    condition = django_filters.ChoiceFilter(choices=Condition.choices, label="Condition", empty_label="Any condition")
     min_price = django_filters.NumberFilter(
         field_name="price",
         lookup_expr="gte",

@@ -66,7 +66,7 @@ class Command(BaseCommand):
         live: list = []
         total = 0
         for day in range(days + 1):
-            when = start + timedelta(days=day, hours=rng.randrange(8, 20))
+            when = min(now, start + timedelta(days=day, hours=rng.randrange(8, 20)))
             batch = {}
             for item in by_day[day]:
                 batch[(item.raw["source"], item.raw["external_id"])] = item
