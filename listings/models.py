@@ -19,6 +19,14 @@ class Category(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def ancestors(self) -> list["Category"]:
+        """Parents from the root down, excluding self (select_related the parents to avoid queries)."""
+        chain, node = [], self.parent
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain[::-1]
+
 
 class Source(models.TextChoices):
     FACEBOOK = "facebook", "Facebook Marketplace"

@@ -31,7 +31,7 @@ def browse(request):
 
 
 def listing_detail(request, pk: int):
-    listing = get_object_or_404(Listing.objects.select_related("category", "category__parent"), pk=pk)
+    listing = get_object_or_404(Listing.objects.select_related("category__parent__parent__parent"), pk=pk)
     history = list(listing.price_points.values_list("recorded_at", "price"))
     if request.user.is_authenticated:
         ListingView.objects.create(user=request.user, listing=listing, session_key=request.session.session_key or "")

@@ -23,7 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def celery_worker(transactional_db, django_db_serialized_rollback):
-    """A real Celery worker in a thread, consuming the configured broker's queues."""
+    """A real Celery worker in a thread, consuming the configured broker's queues.
+
+    The queues are emptied first: a broker that outlives test runs (Redis in CI) may
+    still hold messages from an earlier run.
+    """
+    with celery_app.connection_for_write() as conn:
+        for queue in ("default", "ingest"):
+            conn.default_channel.queue_purge(queue)
     with start_worker(
         celery_app, pool="solo", perform_ping_check=False, queues=["default", "ingest"], shutdown_timeout=10
     ) as worker:

@@ -44,8 +44,10 @@ def test_import_csv_and_reimport_is_unchanged(tmp_path):
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         for i in range(3):
-            writer.writerow({k: v for k, v in raw_listing(external_id=str(i)).items() if k in fields}
-                            | {"deal_score": "", "is_active": "true"})
+            writer.writerow(
+                {k: v for k, v in raw_listing(external_id=str(i)).items() if k in fields}
+                | {"deal_score": "", "is_active": "true"}
+            )
     out, _ = run("import_listings", str(path), "--no-progress")
     assert "3 created" in out
     out, _ = run("import_listings", str(path), "--no-progress")
@@ -55,9 +57,11 @@ def test_import_csv_and_reimport_is_unchanged(tmp_path):
 
 def test_import_csv_bad_row_names_its_line(tmp_path):
     path = tmp_path / "feed.csv"
-    path.write_text("source,external_id,url,title,price,category,zip_code\n"
-                    "ebay,1,https://www.ebay.com/itm/1,Bike,100,bikes,94103\n"
-                    "ebay,2,https://www.ebay.com/itm/2,Bike,lots,bikes,94103\n")
+    path.write_text(
+        "source,external_id,url,title,price,category,zip_code\n"
+        "ebay,1,https://www.ebay.com/itm/1,Bike,100,bikes,94103\n"
+        "ebay,2,https://www.ebay.com/itm/2,Bike,lots,bikes,94103\n"
+    )
     err = StringIO()
     with pytest.raises(CommandError):
         call_command("import_listings", str(path), "--no-progress", stdout=StringIO(), stderr=err)

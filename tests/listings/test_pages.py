@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -92,3 +92,16 @@ def test_listing_page_queries_are_constant(client, user):
     with CaptureQueriesContext(connection) as many:
         client.get(f"/listings/{listing.pk}/")
     assert len(few) == len(many)
+
+
+def test_listing_page_shows_times_in_the_users_time_zone(client, user):
+    listing = ListingFactory()
+    listing.price_points.update(recorded_at=datetime(2026, 11, 5, 4, 9, tzinfo=UTC))
+    client.force_login(user)  # America/Los_Angeles: 04:09 UTC is 20:09 the day before
+    assert "Nov 4, 2026 20:09" in client.get(f"/listings/{listing.pk}/").content.decode()
+
+
+def test_breadcrumb_names_every_ancestor(client):
+    listing = ListingFactory(category=category("laptops"))
+    html = client.get(f"/listings/{listing.pk}/").content.decode()
+    assert html.index(">Electronics<") < html.index(">Computers<") < html.index(">Laptops<")
