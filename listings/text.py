@@ -18,6 +18,8 @@ STOPWORDS = frozenset(
 
 def fold(text: str) -> str:
     """Lower-case, accent-free form of `text` ("Crème BRÛLÉE" -> "creme brulee")."""
+    if text.isascii():  # the common case, and NFKD cannot change ASCII
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
