@@ -144,7 +144,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"listings.*": {"queue": "ingest"}}
+# The listing pipeline (announce, match) has its own queue so bulk ingest never delays other work.
+CELERY_TASK_ROUTES = {"listings.*": {"queue": "ingest"}, "alerts.*": {"queue": "ingest"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 

@@ -1,0 +1,300 @@
+"""Rules and matches: writes, the per-process rule index, live matching, the sweep and the backtest."""
+
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from accounts.geo import bounding_box, lookup_zip
+from accounts.models import User
+from listings.models import Category, Listing
+
+from .matching import ListingFacts, RuleIndex, RuleSpec, Why, match, phrase
+from .models import DealAlertMatch, DealAlertRule
+from .signals import deals_matched
+
+MAX_RULES_PER_USER = 50
+DEFAULT_RADIUS_MI = 25
+BACKTEST_DAYS = 30
+SAMPLE_SIZE = 10
+LISTING_FACT_FIELDS = (
+    "id",
+    "title",
+    "description",
+    "category_id",
+    "condition",
+    "price",
+    "latitude",
+    "longitude",
+    "deal_score",
+    "is_active",
+)
+
+
+# --- building predicate inputs -------------------------------------------------------------------
+
+
+def category_descendants() -> dict[int, frozenset[int]]:
+    """Each category id with all its descendants (itself included); one query."""
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for category_id, parent_id in Category.objects.values_list("id", "parent_id"):
+        children[parent_id].append(category_id)
+
+    def below(category_id: int) -> frozenset[int]:
+        found, stack = {category_id}, list(children.get(category_id, ()))
+        while stack:
+            current = stack.pop()
+            found.add(current)
+            stack.extend(children.get(current, ()))
+        return frozenset(found)
+
+    return {category_id: below(category_id) for ids in children.values() for category_id in ids}
+
+
+def rule_spec(
+    rule: DealAlertRule, *, home_zip: str, slug_ids: dict[str, int], descendants: dict[int, frozenset[int]]
+) -> RuleSpec:
+    category_ids: set[int] = set()
+    for slug in rule.categories:
+        if slug in slug_ids:
+            category_ids |= descendants[slug_ids[slug]]
+    center, radius, unresolved = None, None, False
+    if rule.location or rule.radius_mi:
+        place = lookup_zip(rule.location or home_zip)
+        radius = float(rule.radius_mi or DEFAULT_RADIUS_MI)
+        if place is None:
+            unresolved = True
+        else:
+            center = (place.latitude, place.longitude)
+    return RuleSpec(
+        id=rule.id,
+        user_id=rule.user_id,
+        enabled=rule.enabled,
+        keywords=tuple((k, phrase(k)) for k in rule.keywords),
+        excludes=tuple((k, phrase(k)) for k in rule.exclude_keywords),
+        category_ids=frozenset(category_ids),
+        condition=rule.condition,
+        min_price=rule.min_price,
+        max_price=rule.max_price,
+        center=center,
+        radius_mi=radius,
+        location_unresolved=unresolved,
+        min_deal_score=rule.min_deal_score,
+    )
+
+
+def rule_specs(rules: Iterable[DealAlertRule]) -> list[RuleSpec]:
+    """Predicate inputs for rules fetched with `select_related("user")` (or `only` of user.home_zip)."""
+    slug_ids = dict(Category.objects.values_list("slug", "id"))
+    descendants = category_descendants()
+    return [rule_spec(r, home_zip=r.user.home_zip, slug_ids=slug_ids, descendants=descendants) for r in rules]
+
+
+def listing_facts(rows: Iterable[dict]) -> list[ListingFacts]:
+    return [ListingFacts.build(**row) for row in rows]
+
+
+# --- the index of enabled rules, rebuilt when any rule changes -----------------------------------
+
+
+@dataclass
+class _CachedIndex:
+    version: tuple | None = None
+    index: RuleIndex | None = None
+
+
+_cache = _CachedIndex()
+_cache_lock = threading.Lock()
+
+
+def rules_version() -> tuple:
+    """Changes whenever a rule is created, edited, paused, resumed or deleted; one query."""
+    summary = DealAlertRule.objects.aggregate(count=Count("id"), latest=Max("updated_at"))
+    return summary["count"], summary["latest"]
+
+
+def build_index() -> RuleIndex:
+    rules = (
+        DealAlertRule.objects.filter(enabled=True)
+        .select_related("user")
+        .only(*[f.name for f in DealAlertRule._meta.concrete_fields if f.name != "user"], "user__home_zip")
+    )
+    return RuleIndex(rule_specs(rules.iterator(chunk_size=5000)))
+
+
+def current_index() -> RuleIndex:
+    """This process's index of enabled rules; a rule change shows up for the next batch."""
+    version = rules_version()
+    with _cache_lock:
+        if _cache.index is None or _cache.version != version:
+            _cache.index, _cache.version = build_index(), version
+        return _cache.index
+
+
+# --- matching and recording -----------------------------------------------------------------------
+
+
+def match_listings(listing_ids: list[int], *, now: datetime | None = None) -> list[DealAlertMatch]:
+    """Match listings against every enabled rule; record new matches once and announce them per user.
+
+    Safe to run twice, or on two workers at once: the unique (rule, listing) constraint keeps
+    one row, and only the run that inserted a row announces it.
+    """
+    if not listing_ids:
+        return []
+    now = now or timezone.now()
+    index = current_index()
+    rows = Listing.objects.filter(id__in=listing_ids, is_active=True).values(*LISTING_FACT_FIELDS)
+    found: list[tuple[RuleSpec, ListingFacts, Why]] = []
+    for facts in listing_facts(rows):
+        found.extend((rule, facts, why) for rule, why in index.match(facts))
+    return record_matches(found, now)
+
+
+def record_matches(found: list[tuple[RuleSpec, ListingFacts, Why]], now: datetime) -> list[DealAlertMatch]:
+    if not found:
+        return []
+    with transaction.atomic():
+        created = _insert_new_matches([(rule.id, facts.id, why.as_dict()) for rule, facts, why in found], now)
+        if created:
+            DealAlertRule.objects.filter(id__in={m.rule_id for m in created}).update(last_triggered_at=now)
+            user_of_rule = {rule.id: rule.user_id for rule, _, _ in found}
+            by_user: dict[int, list[DealAlertMatch]] = defaultdict(list)
+            for m in created:
+                by_user[user_of_rule[m.rule_id]].append(m)
+            # Per-user throttling: one announcement per user per batch, however many rules matched.
+            transaction.on_commit(
+                lambda: [
+                    deals_matched.send(sender=DealAlertMatch, user_id=user_id, matches=ms)
+                    for user_id, ms in by_user.items()
+                ]
+            )
+    return created
+
+
+def _insert_new_matches(rows: list[tuple[int, int, dict]], now: datetime) -> list[DealAlertMatch]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: exactly the rows this call created, in one query."""
+    table = DealAlertMatch._meta.db_table
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    values = ", ".join([f"(%s, %s, %s, %s{cast})"] * len(rows))
+    params: list = []
+    for rule_id, listing_id, why in rows:
+        params += [rule_id, listing_id, now, json.dumps(why)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (rule_id, listing_id, matched_at, why) VALUES {values} "
+            f"ON CONFLICT (rule_id, listing_id) DO NOTHING RETURNING id, rule_id, listing_id",
+            params,
+        )
+        why_by_key = {(r, li): why for r, li, why in rows}
+        return [
+            DealAlertMatch(id=pk, rule_id=r, listing_id=li, matched_at=now, why=why_by_key[(r, li)])
+            for pk, r, li in cursor.fetchall()
+        ]
+
+
+def sweep_recent_listings(*, since: datetime, now: datetime | None = None, chunk: int = 1000) -> int:
+    """The periodic safety net: re-match listings seen since `since`; record only what is missing."""
+    now = now or timezone.now()
+    ids = list(Listing.objects.filter(is_active=True, last_seen_at__gte=since).values_list("id", flat=True))
+    recorded = 0
+    for start in range(0, len(ids), chunk):
+        recorded += len(match_listings(ids[start : start + chunk], now=now))
+    return recorded
+
+
+# --- backtest ("test this rule") ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backtest:
+    matching_count: int
+    window_days: int
+    per_day_estimate: float
+    samples: list[tuple[Listing, Why]]
+
+
+def backtest(rule: DealAlertRule, *, now: datetime | None = None, days: int = BACKTEST_DAYS) -> Backtest:
+    """How many stored listings of the last `days` the rule matches, with a sample and each one's why.
+
+    SQL narrows by the cheap criteria; the predicate decides every listing it returns.
+    """
+    now = now or timezone.now()
+    spec = replace(rule_specs([rule])[0], enabled=True)  # a paused rule can be tested too
+    listings = Listing.objects.filter(is_active=True, first_seen_at__gte=now - timedelta(days=days))
+    if spec.category_ids:
+        listings = listings.filter(category_id__in=spec.category_ids)
+    if spec.condition:
+        listings = listings.filter(condition=spec.condition)
+    if spec.min_price is not None:
+        listings = listings.filter(price__gte=spec.min_price)
+    if spec.max_price is not None:
+        listings = listings.filter(price__lte=spec.max_price)
+    if spec.min_deal_score is not None:
+        listings = listings.filter(deal_score__gte=spec.min_deal_score)
+    if spec.center is not None:
+        min_lat, max_lat, min_lon, max_lon = bounding_box(*spec.center, spec.radius_mi)
+        listings = listings.filter(latitude__range=(min_lat, max_lat), longitude__range=(min_lon, max_lon))
+    matched: list[tuple[int, Why]] = []
+    for row in listings.order_by("-first_seen_at", "-id").values(*LISTING_FACT_FIELDS).iterator(chunk_size=2000):
+        facts = ListingFacts.build(**row)
+        if (why := match(spec, facts)) is not None:
+            matched.append((facts.id, why))
+    sample_ids = [listing_id for listing_id, _ in matched[:SAMPLE_SIZE]]
+    by_id = Listing.objects.select_related("category").in_bulk(sample_ids)
+    samples = [(by_id[listing_id], why) for listing_id, why in matched[:SAMPLE_SIZE]]
+    return Backtest(len(matched), days, round(len(matched) / days, 2), samples)
+
+
+# --- rule writes ----------------------------------------------------------------------------------
+
+
+class RuleLimitReached(Exception):
+    pass
+
+
+def create_rule(user: User, **fields) -> DealAlertRule:
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()  # serialise a user's concurrent creates
+        if DealAlertRule.objects.filter(user=user).count() >= MAX_RULES_PER_USER:
+            raise RuleLimitReached(f"You can have at most {MAX_RULES_PER_USER} alert rules; delete one first.")
+        return DealAlertRule.objects.create(user=user, **fields)
+
+
+def update_rule(rule: DealAlertRule, **fields) -> DealAlertRule:
+    for name, value in fields.items():
+        setattr(rule, name, value)
+    rule.save()
+    return rule
+
+
+def set_enabled(rule: DealAlertRule, enabled: bool) -> DealAlertRule:
+    """Pause or resume; idempotent (saving again only moves updated_at)."""
+    if rule.enabled != enabled:
+        rule.enabled = enabled
+        rule.save(update_fields=["enabled", "updated_at"])
+    return rule
+
+
+def delete_rule(rule: DealAlertRule) -> None:
+    rule.delete()
+
+
+def recent_match_counts(
+    rules: Iterable[DealAlertRule], *, days: int = 7, now: datetime | None = None
+) -> dict[int, int]:
+    """Matches per rule in the last `days`, for a list of rules; one query."""
+    now = now or timezone.now()
+    rows = (
+        DealAlertMatch.objects.filter(rule__in=list(rules), matched_at__gte=now - timedelta(days=days))
+        .values("rule_id")
+        .annotate(n=Count("id"))
+        .values_list("rule_id", "n")
+    )
+    return dict(rows)
