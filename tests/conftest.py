@@ -1,14 +1,18 @@
 """Shared fixtures.
 
-Categories and beat schedules come from data migrations. A test that needs
-`transactional_db` (a live server, a Celery worker thread) must also request
-`django_db_serialized_rollback`, or its teardown flush removes them for the
-tests that follow.
+Categories and beat schedules come from data migrations. A transactional test
+(a live server, a Celery worker thread) must ask for a serialized rollback, or its
+teardown flush removes them for the tests that follow: with a marker,
+`@pytest.mark.django_db(transaction=True, serialized_rollback=True)` (a marker
+overrides fixtures); without one, request `django_db_serialized_rollback`.
 """
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
+
+from dealalerts.celery import app as celery_app
 
 from .factories import UserFactory
 
@@ -49,3 +53,19 @@ def _generous_throttling(monkeypatch):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def celery_worker(transactional_db, django_db_serialized_rollback):
+    """A real Celery worker in a thread, consuming the configured broker's queues.
+
+    The queues are emptied first: a broker that outlives test runs (Redis in CI) may
+    still hold messages from an earlier run.
+    """
+    with celery_app.connection_for_write() as conn:
+        for queue in ("default", "ingest"):
+            conn.default_channel.queue_purge(queue)
+    with start_worker(
+        celery_app, pool="solo", perform_ping_check=False, queues=["default", "ingest"], shutdown_timeout=10
+    ) as worker:
+        yield worker

@@ -34,6 +34,14 @@ OPERATIONS = {
     ("GET", "/api/categories/"),
     ("GET", "/api/categories/{slug}/"),
     ("POST", "/api/auth/token/"),
+    ("GET", "/api/deal-alert-rules/"),
+    ("POST", "/api/deal-alert-rules/"),
+    ("GET", "/api/deal-alert-rules/{rule_id}/"),
+    ("PATCH", "/api/deal-alert-rules/{rule_id}/"),
+    ("DELETE", "/api/deal-alert-rules/{rule_id}/"),
+    ("POST", "/api/deal-alert-rules/{rule_id}/test/"),
+    ("POST", "/api/deal-alert-rules/{rule_id}/pause/"),
+    ("POST", "/api/deal-alert-rules/{rule_id}/resume/"),
 }
 SEEDED_SLUGS = ["laptops", "bikes", "computers"]
 FUZZ = settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))

@@ -6,8 +6,6 @@ import sys
 import threading
 from pathlib import Path
 
-import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
@@ -19,22 +17,6 @@ from listings.signals import listings_ingested
 from tests.factories import raw_listing
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def celery_worker(transactional_db, django_db_serialized_rollback):
-    """A real Celery worker in a thread, consuming the configured broker's queues.
-
-    The queues are emptied first: a broker that outlives test runs (Redis in CI) may
-    still hold messages from an earlier run.
-    """
-    with celery_app.connection_for_write() as conn:
-        for queue in ("default", "ingest"):
-            conn.default_channel.queue_purge(queue)
-    with start_worker(
-        celery_app, pool="solo", perform_ping_check=False, queues=["default", "ingest"], shutdown_timeout=10
-    ) as worker:
-        yield worker
 
 
 def test_ingest_hands_new_and_repriced_ids_to_the_worker(celery_worker, staff_api):

@@ -1,0 +1,198 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from alerts.models import DealAlertRule
+from alerts.services import MAX_RULES_PER_USER
+from tests.factories import ListingFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ROADMAP_EXAMPLE = {
+    "name": "Budget Gaming PC",
+    "keywords": ["gaming", "pc"],
+    "exclude_keywords": ["mac"],
+    "min_price": 200,
+    "max_price": 800,
+    "min_deal_score": 0.7,
+    "notification_channels": ["email", "push"],
+    "enabled": True,
+}
+
+
+@pytest.fixture
+def shopper(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def create(client, **overrides):
+    return client.post("/api/deal-alert-rules", {**ROADMAP_EXAMPLE, **overrides}, format="json")
+
+
+def test_create_list_get_patch_delete(shopper, user):
+    response = create(shopper)
+    assert response.status_code == 201, response.json()
+    rule = response.json()
+    assert {k: rule[k] for k in ("name", "keywords", "exclude_keywords", "min_price", "max_price", "enabled")} == {
+        "name": "Budget Gaming PC",
+        "keywords": ["gaming", "pc"],
+        "exclude_keywords": ["mac"],
+        "min_price": "200.00",
+        "max_price": "800.00",
+        "enabled": True,
+    }
+    assert {
+        "id",
+        "created_at",
+        "updated_at",
+        "last_triggered_at",
+        "categories",
+        "condition",
+        "location",
+        "radius_mi",
+        "notification_channels",
+    } <= rule.keys()
+
+    assert [r["id"] for r in shopper.get("/api/deal-alert-rules").json()["results"]] == [rule["id"]]
+    assert shopper.get(f"/api/deal-alert-rules/{rule['id']}").json()["name"] == "Budget Gaming PC"
+    patched = shopper.patch(f"/api/deal-alert-rules/{rule['id']}/", {"max_price": 900}, format="json")
+    assert patched.status_code == 200 and patched.json()["max_price"] == "900.00"
+    assert shopper.delete(f"/api/deal-alert-rules/{rule['id']}").status_code == 204
+    assert not DealAlertRule.objects.exists()
+
+
+def test_pause_and_resume_are_idempotent_and_return_the_rule(shopper):
+    rule_id = create(shopper).json()["id"]
+    for _ in range(2):
+        response = shopper.post(f"/api/deal-alert-rules/{rule_id}/pause")
+        assert response.status_code == 200 and response.json()["enabled"] is False
+    for _ in range(2):
+        response = shopper.post(f"/api/deal-alert-rules/{rule_id}/resume/")
+        assert response.status_code == 200 and response.json()["enabled"] is True
+
+
+def test_backtest_counts_samples_and_estimates(shopper):
+    now = timezone.now()
+    for i in range(12):
+        ListingFactory(
+            title=f"Gaming PC build {i}", price=Decimal(500), deal_score=0.9, first_seen_at=now - timedelta(days=i)
+        )
+    ListingFactory(title="Gaming PC, Mac inside", price=Decimal(500), deal_score=0.9)  # excluded
+    ListingFactory(title="Gaming PC", price=Decimal(500), deal_score=0.9, first_seen_at=now - timedelta(days=40))
+    ListingFactory(title="Gaming PC", price=Decimal(100), deal_score=0.9)  # too cheap
+    rule_id = create(shopper).json()["id"]
+
+    body = shopper.post(f"/api/deal-alert-rules/{rule_id}/test").json()
+    assert body["matching_count"] == 12
+    assert body["window_days"] == 30
+    assert body["per_day_estimate"] == 0.4
+    assert len(body["sample_matches"]) == 10
+    sample = body["sample_matches"][0]
+    assert sample["listing"]["title"] == "Gaming PC build 0"  # newest first
+    assert sample["why"]["keyword"] == "gaming"
+    assert sample["explanation"].startswith('mentions "gaming"; $500.00 is within $200.00–$800.00')
+
+
+def test_paused_rule_can_still_be_tested(shopper):
+    ListingFactory(title="Gaming PC", price=Decimal(500), deal_score=0.9)
+    rule_id = create(shopper, enabled=False).json()["id"]
+    assert shopper.post(f"/api/deal-alert-rules/{rule_id}/test").json()["matching_count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": "x" * 101}, "name"),
+        ({"keywords": "gaming"}, "keywords"),
+        ({"keywords": ["gaming", ""]}, "keywords"),
+        ({"keywords": [3]}, "keywords"),
+        ({"keywords": ["!!!"]}, "keywords"),
+        ({"keywords": [f"k{i}" for i in range(21)]}, "keywords"),
+        ({"keywords": ["x" * 61]}, "keywords"),
+        ({"exclude_keywords": [None]}, "exclude_keywords"),
+        ({"categories": ["spaceships"]}, "categories"),
+        ({"categories": "laptops"}, "categories"),
+        ({"condition": "mint"}, "condition"),
+        ({"min_price": -1}, "min_price"),
+        ({"max_price": "cheap"}, "max_price"),
+        ({"min_price": 900, "max_price": 800}, "max_price"),
+        ({"min_deal_score": 1.5}, "min_deal_score"),
+        ({"min_deal_score": -0.1}, "min_deal_score"),
+        ({"location": "00000"}, "location"),
+        ({"location": "94103", "radius_mi": 0}, "radius_mi"),
+        ({"location": "94103", "radius_mi": 501}, "radius_mi"),
+        ({"notification_channels": ["pigeon"]}, "notification_channels"),
+        ({"notification_channels": ["email", "email"]}, "notification_channels"),
+        ({"colour": "red"}, "colour"),
+        ({"id": 5}, "id"),
+        ({"enabled": "maybe"}, "enabled"),
+    ],
+)
+def test_bad_input_is_400_naming_the_field_and_writes_nothing(shopper, overrides, field):
+    response = create(shopper, **overrides)
+    assert response.status_code == 400
+    assert field in response.json(), response.json()
+    assert not DealAlertRule.objects.exists()
+
+
+def test_rule_without_any_criterion_is_400(shopper):
+    response = shopper.post("/api/deal-alert-rules", {"name": "Everything", "exclude_keywords": ["mac"]}, format="json")
+    assert response.status_code == 400
+    assert "non_field_errors" in response.json()
+
+
+def test_radius_without_location_needs_a_home_zip(api_client):
+    homeless = UserFactory(home_zip="")
+    api_client.force_authenticate(homeless)
+    response = create(api_client, radius_mi=10)
+    assert response.status_code == 400 and "radius_mi" in response.json()
+
+
+def test_patch_is_judged_on_the_whole_rule(shopper):
+    rule_id = create(shopper).json()["id"]
+    response = shopper.patch(f"/api/deal-alert-rules/{rule_id}", {"min_price": 1000}, format="json")
+    assert response.status_code == 400 and "max_price" in response.json()
+    assert DealAlertRule.objects.get().min_price == Decimal(200)
+
+
+def test_at_most_fifty_rules(shopper, user):
+    DealAlertRule.objects.bulk_create(
+        DealAlertRule(user=user, name=f"r{i}", keywords=["x"]) for i in range(MAX_RULES_PER_USER)
+    )
+    response = create(shopper)
+    assert response.status_code == 400 and "non_field_errors" in response.json()
+    assert DealAlertRule.objects.count() == MAX_RULES_PER_USER
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix"),
+    [("get", ""), ("patch", ""), ("delete", ""), ("post", "/test"), ("post", "/pause"), ("post", "/resume")],
+)
+def test_another_users_rule_is_404(shopper, method, suffix):
+    other = DealAlertRule.objects.create(user=UserFactory(), name="theirs", keywords=["bike"])
+    response = getattr(shopper, method)(f"/api/deal-alert-rules/{other.pk}{suffix}", {}, format="json")
+    assert response.status_code == 404
+    other.refresh_from_db()
+    assert other.enabled and other.name == "theirs"
+
+
+def test_anonymous_is_401(api_client):
+    assert api_client.get("/api/deal-alert-rules").status_code == 401
+
+
+def test_list_queries_are_constant(shopper, user):
+    DealAlertRule.objects.create(user=user, name="one", keywords=["x"])
+    with CaptureQueriesContext(connection) as few:
+        shopper.get("/api/deal-alert-rules")
+    DealAlertRule.objects.bulk_create(DealAlertRule(user=user, name=f"r{i}", keywords=["x"]) for i in range(30))
+    with CaptureQueriesContext(connection) as many:
+        shopper.get("/api/deal-alert-rules")
+    assert len(few) == len(many)

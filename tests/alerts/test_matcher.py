@@ -1,0 +1,169 @@
+"""Live matching, the periodic sweep, and exactly-once recording, against the real database and worker."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from alerts import services
+from alerts.models import DealAlertMatch, DealAlertRule
+from alerts.signals import deals_matched
+from tests.factories import ListingFactory, UserFactory, raw_listing
+
+
+@pytest.fixture
+def announced():
+    """Every deals_matched announcement, as (user_id, [(rule_id, listing_id), ...])."""
+    received: list[tuple[int, list[tuple[int, int]]]] = []
+    done = threading.Event()
+
+    def on_matched(sender, user_id, matches, **kwargs):
+        received.append((user_id, sorted((m.rule_id, m.listing_id) for m in matches)))
+        done.set()
+
+    deals_matched.connect(on_matched, weak=False)
+    yield received, done
+    deals_matched.disconnect(on_matched)
+
+
+def make_rule(user, **fields) -> DealAlertRule:
+    return services.create_rule(user, name=fields.pop("name", "rule"), **fields)
+
+
+@pytest.mark.django_db
+def test_matches_are_recorded_once_with_why_and_announced_per_user(django_capture_on_commit_callbacks, announced):
+    received, _ = announced
+    dana, sam = UserFactory(), UserFactory()
+    thinkpads = make_rule(dana, keywords=["thinkpad"], max_price=Decimal(500))
+    laptops = make_rule(dana, categories=["computers"], min_deal_score=0.5)
+    bikes = make_rule(sam, keywords=["bike"])
+    t14 = ListingFactory(title="ThinkPad T14", price=Decimal(300), deal_score=0.8)
+    ListingFactory(title="Unrelated lamp", category_id=t14.category_id, deal_score=0.1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        created = services.match_listings([t14.pk])
+
+    assert sorted((m.rule_id, m.listing_id) for m in created) == [(thinkpads.pk, t14.pk), (laptops.pk, t14.pk)]
+    assert DealAlertMatch.objects.get(rule=thinkpads).why == {
+        "keyword": "thinkpad",
+        "price": "$300.00 is at most $500.00",
+        "distance_mi": None,
+        "deal_score": 0.8,
+    }
+    assert received == [(dana.pk, [(thinkpads.pk, t14.pk), (laptops.pk, t14.pk)])]  # one announcement for Dana
+    thinkpads.refresh_from_db()
+    bikes.refresh_from_db()
+    assert thinkpads.last_triggered_at is not None and bikes.last_triggered_at is None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.match_listings([t14.pk]) == []  # again: nothing new, nothing announced
+    assert len(received) == 1 and DealAlertMatch.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_rule_changes_apply_to_the_next_listing_without_restart():
+    user = UserFactory()
+    first = ListingFactory(title="Road bike")
+    services.match_listings([first.pk])  # builds and caches the index with no rules
+    rule = make_rule(user, keywords=["bike"])
+    second = ListingFactory(title="Road bike")
+    assert [m.listing_id for m in services.match_listings([second.pk])] == [second.pk]
+
+    services.set_enabled(rule, False)
+    assert services.match_listings([ListingFactory(title="Kids bike").pk]) == []
+    services.set_enabled(rule, True)
+    services.update_rule(rule, keywords=["scooter"])
+    assert services.match_listings([ListingFactory(title="Mountain bike").pk]) == []
+    services.delete_rule(rule)
+    assert services.match_listings([ListingFactory(title="Scooter").pk]) == []
+
+
+@pytest.mark.django_db
+def test_home_zip_change_moves_radius_rules():
+    user = UserFactory(home_zip="94103")
+    make_rule(user, keywords=["bike"], radius_mi=20)
+    nyc = ListingFactory(title="Bike", zip_code="10001", latitude=40.7506, longitude=-73.9972)
+    assert services.match_listings([nyc.pk]) == []
+    user.home_zip = "10001"
+    user.save()
+    assert [m.listing_id for m in services.match_listings([nyc.pk])] == [nyc.pk]
+
+
+@pytest.mark.django_db
+def test_sweep_records_only_what_the_live_path_missed(django_capture_on_commit_callbacks, announced):
+    received, _ = announced
+    user = UserFactory()
+    make_rule(user, keywords=["bike"])
+    seen = ListingFactory(title="Road bike")
+    missed = ListingFactory(title="Kids bike")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.match_listings([seen.pk])  # the live path saw only one
+        recorded = services.sweep_recent_listings(since=seen.last_seen_at.replace(year=2000))
+    assert recorded == 1
+    assert [listing_id for _, pairs in received for _, listing_id in pairs] == [seen.pk, missed.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sweep_recent_listings(since=seen.last_seen_at.replace(year=2000)) == 0
+    assert len(received) == 2
+
+
+@pytest.mark.django_db
+def test_match_queries_are_constant_as_rules_and_listings_grow():
+    user = UserFactory()
+
+    def queries(rules: int, listings: int) -> int:
+        for i in range(rules):
+            make_rule(user, name=f"r{i}", keywords=["bike", f"word{i}"])
+        ids = [ListingFactory(title=f"Bike {i}").pk for i in range(listings)]
+        services.match_listings(ids[:1])  # warm the index for this rule set
+        with CaptureQueriesContext(connection) as ctx:
+            services.match_listings(ids)
+        return len(ctx.captured_queries)
+
+    assert queries(1, 2) == queries(20, 40)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_workers_on_the_same_batch_record_one_row_each(announced):
+    received, _ = announced
+    user = UserFactory()
+    rules = [make_rule(user, name=f"r{i}", keywords=["bike"]) for i in range(5)]
+    ids = [ListingFactory(title=f"Bike {i}").pk for i in range(20)]
+    barrier = threading.Barrier(2 if connection.vendor != "sqlite" else 1)
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            barrier.wait()
+            services.match_listings(ids)
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+        if connection.vendor == "sqlite":  # one writer at a time there; the race needs PostgreSQL (CI)
+            thread.join()
+    for thread in threads:
+        thread.join()
+
+    assert not errors
+    assert DealAlertMatch.objects.count() == len(rules) * len(ids)
+    announced_pairs = [pair for _, pairs in received for pair in pairs]
+    assert len(announced_pairs) == len(set(announced_pairs)) == len(rules) * len(ids)  # each announced once
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_listing_posted_through_the_api_is_matched_by_the_worker(celery_worker, staff_api, announced):
+    received, done = announced
+    shopper = UserFactory()
+    rule = make_rule(shopper, keywords=["thinkpad"], max_price=Decimal(300))
+    response = staff_api.post("/api/listings", [raw_listing(price="249.99")], format="json")
+    assert response.status_code == 200, response.json()
+    listing_id = response.json()["ids"]["created"][0]
+    assert done.wait(20), "the worker never matched the listing"
+    assert received == [(shopper.pk, [(rule.pk, listing_id)])]
+    assert DealAlertMatch.objects.get().why["keyword"] == "thinkpad"
