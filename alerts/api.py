@@ -42,7 +42,7 @@ class KeywordList(serializers.ListField):
         for value in values:
             if not phrase(value):
                 raise serializers.ValidationError(f'"{value}" has no letters or digits to match.')
-        return list(dict.fromkeys(values))  # drop repeats, keep order
+        return list({phrase(value): value for value in reversed(values)}.values())[::-1]  # drop repeats, keep order
 
 
 class DealAlertRuleSerializer(serializers.ModelSerializer):
@@ -140,7 +140,7 @@ class DealAlertRuleSerializer(serializers.ModelSerializer):
         merged.update(attrs)
         low, high = merged.get("min_price"), merged.get("max_price")
         if low is not None and high is not None and low > high:
-            raise serializers.ValidationError({"max_price": ["Must be at least min_price."]})
+            raise serializers.ValidationError({"max_price": ["Must be at least the minimum price."]})
         if merged.get("radius_mi") and not merged.get("location"):
             user = self.context["request"].user
             if not lookup_zip(getattr(user, "home_zip", "") or ""):

@@ -227,7 +227,8 @@ def backtest(rule: DealAlertRule, *, now: datetime | None = None, days: int = BA
     """
     now = now or timezone.now()
     spec = replace(rule_specs([rule])[0], enabled=True)  # a paused rule can be tested too
-    listings = Listing.objects.filter(is_active=True, first_seen_at__gte=now - timedelta(days=days))
+    # Listings sold since were live when they appeared and would have alerted then: count them too.
+    listings = Listing.objects.filter(first_seen_at__gte=now - timedelta(days=days))
     if spec.category_ids:
         listings = listings.filter(category_id__in=spec.category_ids)
     if spec.condition:
@@ -243,7 +244,7 @@ def backtest(rule: DealAlertRule, *, now: datetime | None = None, days: int = BA
         listings = listings.filter(latitude__range=(min_lat, max_lat), longitude__range=(min_lon, max_lon))
     matched: list[tuple[int, Why]] = []
     for row in listings.order_by("-first_seen_at", "-id").values(*LISTING_FACT_FIELDS).iterator(chunk_size=2000):
-        facts = ListingFacts.build(**row)
+        facts = ListingFacts.build(**{**row, "is_active": True})
         if (why := match(spec, facts)) is not None:
             matched.append((facts.id, why))
     sample_ids = [listing_id for listing_id, _ in matched[:SAMPLE_SIZE]]

@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import ObtainTokenView
+from alerts.api import DealAlertRuleViewSet
 from listings.api import CategoryViewSet, ListingViewSet
 
 from .api import router
@@ -10,6 +11,7 @@ from .health import healthz
 
 router.register("listings", ListingViewSet, basename="listing")
 router.register("categories", CategoryViewSet, basename="category")
+router.register("deal-alert-rules", DealAlertRuleViewSet, basename="deal-alert-rule")
 
 api_urls = [
     re_path(r"^auth/token/?$", ObtainTokenView.as_view(), name="auth-token"),
@@ -23,5 +25,6 @@ urlpatterns = [
     path("api/", include((api_urls, "api"))),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("alerts/", include("alerts.urls")),
     path("", include("listings.urls")),
 ]

@@ -196,3 +196,13 @@ def test_list_queries_are_constant(shopper, user):
     with CaptureQueriesContext(connection) as many:
         shopper.get("/api/deal-alert-rules")
     assert len(few) == len(many)
+
+
+def test_backtest_counts_listings_sold_since(shopper):
+    ListingFactory(title="Gaming PC", price=Decimal(500), deal_score=0.9, is_active=False)
+    rule_id = create(shopper).json()["id"]
+    assert shopper.post(f"/api/deal-alert-rules/{rule_id}/test").json()["matching_count"] == 1
+
+
+def test_repeated_keywords_are_dropped_whatever_their_case(shopper):
+    assert create(shopper, keywords=["ThinkPad", "thinkpads", "dell"]).json()["keywords"] == ["ThinkPad", "dell"]
