@@ -353,7 +353,9 @@ def test_test_before_saving_backtests_the_unsaved_rule(signed_in):
 def test_test_before_saving_an_invalid_rule_lists_what_to_fix(signed_in):
     response = signed_in.post("/alerts/preview/", {**VALID_POST, "min_price": "900"}, headers=HTMX)
     html = html_lib.unescape(response.content.decode())
-    assert "Fix these before testing" in html and "<strong>Max price</strong>: Must be at least the minimum price." in html
+    assert (
+        "Fix these before testing" in html and "<strong>Max price</strong>: Must be at least the minimum price." in html
+    )
     assert not DealAlertRule.objects.exists()
 
 
