@@ -40,6 +40,9 @@ def _zip_table() -> dict[str, ZipPlace]:
             state=row.get("state") or "",
             time_zone=row.get("timezone") or "",
         )
+    # The package caches its 42k source dicts (~140 MB) for its own lookups, which we never
+    # use again: let them go, so matcher workers keep that memory for the rule index.
+    zipcodes._zips_cache = None
     return table
 
 
