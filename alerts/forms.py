@@ -20,24 +20,12 @@ from django.http import QueryDict
 
 from listings.models import Category, Condition
 
-from .api import CHANNELS
+from .api import CHANNELS, DealAlertRuleSerializer
 from .models import DealAlertRule
 from .services import DEFAULT_RADIUS_MI
 
-FIELDS = (
-    "name",
-    "keywords",
-    "exclude_keywords",
-    "categories",
-    "condition",
-    "min_price",
-    "max_price",
-    "location",
-    "radius_mi",
-    "min_deal_score",
-    "notification_channels",
-    "enabled",
-)
+# The fields a user writes: the serializer's, less the read-only ones.
+FIELDS = tuple(f for f in DealAlertRuleSerializer.Meta.fields if f not in DealAlertRuleSerializer.Meta.read_only_fields)
 LABELS = {
     "name": "Name",
     "keywords": "Keywords",

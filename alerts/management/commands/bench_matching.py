@@ -31,24 +31,20 @@ from accounts.geo import all_zips, bounding_box, lookup_zip
 from accounts.models import User
 from alerts.matching import ListingFacts, RuleIndex, match
 from alerts.models import DealAlertMatch, DealAlertRule
-from alerts.services import DEFAULT_RADIUS_MI, build_index, category_descendants, rule_spec
+from alerts.services import (
+    DEFAULT_RADIUS_MI,
+    LISTING_FACT_FIELDS,
+    build_index,
+    category_descendants,
+    rule_spec,
+)
 from listings.demo import CATALOG, DEMO_ZIPS, make_listing
 from listings.models import Category, Listing
 from listings.taxonomy import CATEGORY_TREE
 from listings.text import key_words
 
 PREFIX = "bench-match"
-FACT_FIELDS = (
-    "title",
-    "description",
-    "category_id",
-    "condition",
-    "price",
-    "latitude",
-    "longitude",
-    "deal_score",
-    "is_active",
-)
+FACT_FIELDS = tuple(f for f in LISTING_FACT_FIELDS if f != "id")
 RULE_FIELDS = [f.name for f in DealAlertRule._meta.concrete_fields if f.name != "user"]
 TIERS = ("broad", "specific", "niche")
 GENERATED_WORDS = 400  # product words per category: model names, variants, features
