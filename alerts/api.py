@@ -15,12 +15,12 @@ from rest_framework.response import Response
 from accounts.geo import lookup_zip
 from listings.api import ListingSerializer
 from listings.models import Category, Condition
+from notifications.models import CHANNELS
 
 from . import services
 from .matching import phrase
 from .models import DealAlertRule
 
-CHANNELS = ("email", "push", "sms", "discord")
 MAX_KEYWORDS = 20
 MAX_KEYWORD_LENGTH = 60
 MAX_CATEGORIES = 20

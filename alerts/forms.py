@@ -19,8 +19,9 @@ from decimal import Decimal, InvalidOperation
 from django.http import QueryDict
 
 from listings.models import Category, Condition
+from notifications.models import CHANNEL_LABELS, CHANNELS
 
-from .api import CHANNELS, DealAlertRuleSerializer
+from .api import DealAlertRuleSerializer
 from .models import DealAlertRule
 from .services import DEFAULT_RADIUS_MI
 
@@ -41,7 +42,6 @@ LABELS = {
     "enabled": "Enabled",
 }
 DEFAULT_SLIDER = "0.50"
-CHANNEL_LABELS = {"email": "Email", "push": "Push", "sms": "SMS", "discord": "Discord"}
 
 
 def split_keywords(text: str) -> list[str]:

@@ -15,10 +15,10 @@ from django.utils import timezone
 from accounts.geo import bounding_box, lookup_zip
 from accounts.models import User
 from listings.models import Category, Listing
+from notifications.services import DealEvent, notify
 
 from .matching import ListingFacts, RuleIndex, RuleSpec, Why, match, phrase
 from .models import DealAlertMatch, DealAlertRule
-from .signals import deals_matched
 
 MAX_RULES_PER_USER = 50
 DEFAULT_RADIUS_MI = 25
@@ -163,22 +163,37 @@ def match_listings(listing_ids: list[int], *, now: datetime | None = None) -> li
 
 
 def record_matches(found: list[tuple[RuleSpec, ListingFacts, Why]], now: datetime) -> list[DealAlertMatch]:
+    """Record new matches and hand each to notifications, in one transaction: a match is never
+    recorded without its notification, nor notified twice."""
     if not found:
         return []
     with transaction.atomic():
         created = _insert_new_matches([(rule.id, facts.id, why.as_dict()) for rule, facts, why in found], now)
         if created:
-            DealAlertRule.objects.filter(id__in={m.rule_id for m in created}).update(last_triggered_at=now)
-            user_of_rule = {rule.id: rule.user_id for rule, _, _ in found}
-            by_user: dict[int, list[DealAlertMatch]] = defaultdict(list)
-            for m in created:
-                by_user[user_of_rule[m.rule_id]].append(m)
-            # Per-user throttling: one announcement per user per batch, however many rules matched.
-            transaction.on_commit(
-                lambda: [
-                    deals_matched.send(sender=DealAlertMatch, user_id=user_id, matches=ms)
-                    for user_id, ms in by_user.items()
-                ]
+            rule_ids = {m.rule_id for m in created}
+            DealAlertRule.objects.filter(id__in=rule_ids).update(last_triggered_at=now)
+            rules = DealAlertRule.objects.filter(id__in=rule_ids).values_list(
+                "id", "user_id", "name", "notification_channels"
+            )
+            rule_info = {rule_id: (user_id, name, tuple(channels)) for rule_id, user_id, name, channels in rules}
+            why_of = {(rule.id, facts.id): why for rule, facts, why in found}
+            notify(
+                [
+                    DealEvent(
+                        user_id=rule_info[m.rule_id][0],
+                        listing_id=m.listing_id,
+                        source={
+                            "kind": "rule",
+                            "id": m.rule_id,
+                            "name": rule_info[m.rule_id][1],
+                            "why": why_of[(m.rule_id, m.listing_id)].sentence(),
+                        },
+                        channels=rule_info[m.rule_id][2],
+                    )
+                    for m in created
+                    if m.rule_id in rule_info
+                ],
+                now=now,
             )
     return created
 

@@ -145,7 +145,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # The listing pipeline (announce, match) has its own queue so bulk ingest never delays other work.
-CELERY_TASK_ROUTES = {"listings.*": {"queue": "ingest"}, "alerts.*": {"queue": "ingest"}}
+# Deliveries have theirs ("notify"); urgent deliveries are sent on "urgent", which workers
+# should drain first (give it its own worker when scaling out).
+CELERY_TASK_ROUTES = {
+    "listings.*": {"queue": "ingest"},
+    "alerts.*": {"queue": "ingest"},
+    "notifications.deliver_batch": {"queue": "notify"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
@@ -196,6 +202,12 @@ ANYMAIL = {
     )
     if env(f"ANYMAIL_{key}", default="")
 }
+
+# --- Notifications
+# Absolute links in email (unsubscribe, tracked clicks, settings) start with this.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# A delivery claimed this long ago and still "sending" had its worker die; the sweep resolves it.
+NOTIFICATIONS_SENDING_TIMEOUT = env.int("NOTIFICATIONS_SENDING_TIMEOUT", default=300)
 
 # --- Production hardening: on whenever DEBUG is off and SECURE_HTTPS is set.
 SECURE_HTTPS = env.bool("SECURE_HTTPS", default=False)

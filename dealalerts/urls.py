@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.api import ObtainTokenView
 from alerts.api import DealAlertRuleViewSet
 from listings.api import CategoryViewSet, ListingViewSet
+from notifications.api import NotificationPreferencesViewSet, NotificationViewSet
 
 from .api import router
 from .health import healthz
@@ -12,6 +13,8 @@ from .health import healthz
 router.register("listings", ListingViewSet, basename="listing")
 router.register("categories", CategoryViewSet, basename="category")
 router.register("deal-alert-rules", DealAlertRuleViewSet, basename="deal-alert-rule")
+router.register("notification-preferences", NotificationPreferencesViewSet, basename="notification-preferences")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 api_urls = [
     re_path(r"^auth/token/?$", ObtainTokenView.as_view(), name="auth-token"),
@@ -26,5 +29,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("alerts/", include("alerts.urls")),
+    path("notifications/", include("notifications.urls")),
+    # The ESP's tracking webhooks (delivered, bounced, complained, opened, clicked), basic-auth protected.
+    path("anymail/", include("anymail.urls")),
     path("", include("listings.urls")),
 ]

@@ -63,9 +63,13 @@ def celery_worker(transactional_db, django_db_serialized_rollback):
     still hold messages from an earlier run.
     """
     with celery_app.connection_for_write() as conn:
-        for queue in ("default", "ingest"):
+        for queue in ("default", "ingest", "notify", "urgent"):
             conn.default_channel.queue_purge(queue)
     with start_worker(
-        celery_app, pool="solo", perform_ping_check=False, queues=["default", "ingest"], shutdown_timeout=10
+        celery_app,
+        pool="solo",
+        perform_ping_check=False,
+        queues=["urgent", "default", "ingest", "notify"],
+        shutdown_timeout=10,
     ) as worker:
         yield worker

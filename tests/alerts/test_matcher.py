@@ -1,6 +1,7 @@
 """Live matching, the periodic sweep, and exactly-once recording, against the real database and worker."""
 
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -9,23 +10,16 @@ from django.test.utils import CaptureQueriesContext
 
 from alerts import services
 from alerts.models import DealAlertMatch, DealAlertRule
-from alerts.signals import deals_matched
+from notifications.models import Notification
 from tests.factories import ListingFactory, UserFactory, raw_listing
 
 
-@pytest.fixture
-def announced():
-    """Every deals_matched announcement, as (user_id, [(rule_id, listing_id), ...])."""
-    received: list[tuple[int, list[tuple[int, int]]]] = []
-    done = threading.Event()
-
-    def on_matched(sender, user_id, matches, **kwargs):
-        received.append((user_id, sorted((m.rule_id, m.listing_id) for m in matches)))
-        done.set()
-
-    deals_matched.connect(on_matched, weak=False)
-    yield received, done
-    deals_matched.disconnect(on_matched)
+def notified() -> list[tuple[int, int, list[int]]]:
+    """Every notification the matches made: (user_id, listing_id, [rule ids it names])."""
+    return [
+        (n.user_id, n.listing_id, sorted(source["id"] for source in n.sources))
+        for n in Notification.objects.order_by("id")
+    ]
 
 
 def make_rule(user, **fields) -> DealAlertRule:
@@ -33,8 +27,7 @@ def make_rule(user, **fields) -> DealAlertRule:
 
 
 @pytest.mark.django_db
-def test_matches_are_recorded_once_with_why_and_announced_per_user(django_capture_on_commit_callbacks, announced):
-    received, _ = announced
+def test_matches_are_recorded_once_with_why_and_notified_once_per_listing(django_capture_on_commit_callbacks):
     dana, sam = UserFactory(), UserFactory()
     thinkpads = make_rule(dana, keywords=["thinkpad"], max_price=Decimal(500))
     laptops = make_rule(dana, categories=["computers"], min_deal_score=0.5)
@@ -52,14 +45,14 @@ def test_matches_are_recorded_once_with_why_and_announced_per_user(django_captur
         "distance_mi": None,
         "deal_score": 0.8,
     }
-    assert received == [(dana.pk, [(thinkpads.pk, t14.pk), (laptops.pk, t14.pk)])]  # one announcement for Dana
+    assert notified() == [(dana.pk, t14.pk, sorted([thinkpads.pk, laptops.pk]))]  # one notification naming both
     thinkpads.refresh_from_db()
     bikes.refresh_from_db()
     assert thinkpads.last_triggered_at is not None and bikes.last_triggered_at is None
 
     with django_capture_on_commit_callbacks(execute=True):
         assert services.match_listings([t14.pk]) == []  # again: nothing new, nothing announced
-    assert len(received) == 1 and DealAlertMatch.objects.count() == 2
+    assert len(notified()) == 1 and DealAlertMatch.objects.count() == 2
 
 
 @pytest.mark.django_db
@@ -92,8 +85,7 @@ def test_home_zip_change_moves_radius_rules():
 
 
 @pytest.mark.django_db
-def test_sweep_records_only_what_the_live_path_missed(django_capture_on_commit_callbacks, announced):
-    received, _ = announced
+def test_sweep_records_only_what_the_live_path_missed(django_capture_on_commit_callbacks):
     user = UserFactory()
     make_rule(user, keywords=["bike"])
     seen = ListingFactory(title="Road bike")
@@ -102,10 +94,10 @@ def test_sweep_records_only_what_the_live_path_missed(django_capture_on_commit_c
         services.match_listings([seen.pk])  # the live path saw only one
         recorded = services.sweep_recent_listings(since=seen.last_seen_at.replace(year=2000))
     assert recorded == 1
-    assert [listing_id for _, pairs in received for _, listing_id in pairs] == [seen.pk, missed.pk]
+    assert [listing_id for _, listing_id, _ in notified()] == [seen.pk, missed.pk]
     with django_capture_on_commit_callbacks(execute=True):
         assert services.sweep_recent_listings(since=seen.last_seen_at.replace(year=2000)) == 0
-    assert len(received) == 2
+    assert len(notified()) == 2
 
 
 @pytest.mark.django_db
@@ -125,8 +117,7 @@ def test_match_queries_are_constant_as_rules_and_listings_grow():
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_two_workers_on_the_same_batch_record_one_row_each(announced):
-    received, _ = announced
+def test_two_workers_on_the_same_batch_record_one_row_each():
     user = UserFactory()
     rules = [make_rule(user, name=f"r{i}", keywords=["bike"]) for i in range(5)]
     ids = [ListingFactory(title=f"Bike {i}").pk for i in range(20)]
@@ -152,18 +143,19 @@ def test_two_workers_on_the_same_batch_record_one_row_each(announced):
 
     assert not errors
     assert DealAlertMatch.objects.count() == len(rules) * len(ids)
-    announced_pairs = [pair for _, pairs in received for pair in pairs]
-    assert len(announced_pairs) == len(set(announced_pairs)) == len(rules) * len(ids)  # each announced once
+    # One notification per listing, naming each rule once.
+    assert notified() == [(user.pk, listing_id, sorted(r.pk for r in rules)) for listing_id in ids]
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_listing_posted_through_the_api_is_matched_by_the_worker(celery_worker, staff_api, announced):
-    received, done = announced
+def test_listing_posted_through_the_api_is_matched_by_the_worker(celery_worker, staff_api):
     shopper = UserFactory()
     rule = make_rule(shopper, keywords=["thinkpad"], max_price=Decimal(300))
     response = staff_api.post("/api/listings", [raw_listing(price="249.99")], format="json")
     assert response.status_code == 200, response.json()
     listing_id = response.json()["ids"]["created"][0]
-    assert done.wait(20), "the worker never matched the listing"
-    assert received == [(shopper.pk, [(rule.pk, listing_id)])]
+    deadline = time.monotonic() + 20
+    while not notified() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert notified() == [(shopper.pk, listing_id, [rule.pk])], "the worker never matched the listing"
     assert DealAlertMatch.objects.get().why["keyword"] == "thinkpad"

@@ -1,0 +1,96 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from . import services
+from .models import Delivery, DeliveryStatus, Digest, DigestSchedule, Notification, NotificationPreferences
+
+
+@admin.register(NotificationPreferences)
+class NotificationPreferencesAdmin(admin.ModelAdmin):
+    list_display = (
+        "user",
+        "channels",
+        "frequency",
+        "max_per_day",
+        "quiet_hours_start",
+        "quiet_hours_end",
+        "email_suppressed_at",
+    )
+    list_filter = ("frequency", ("email_suppressed_at", admin.EmptyFieldListFilter))
+    search_fields = ("user__email",)
+    raw_id_fields = ("user",)
+    actions = ["lift_email_suppression"]
+
+    @admin.action(description="Lift the email suppression (the address works again)")
+    def lift_email_suppression(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = queryset.update(email_suppressed_at=None, email_suppressed_reason="")
+        self.message_user(request, f"Email is allowed again for {count} users.", messages.SUCCESS)
+
+
+@admin.register(DigestSchedule)
+class DigestScheduleAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "daily_time", "weekly_weekday", "weekly_time")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not DigestSchedule.objects.exists()
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    extra = 0
+    fields = ("channel", "status", "reason", "not_before", "attempts", "sent_at", "last_error", "provider_id")
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "kind", "listing", "urgent", "reason", "created_at")
+    list_filter = ("kind", "urgent", "created_at")
+    search_fields = ("user__email", "listing__title")
+    raw_id_fields = ("user", "listing", "digest")
+    date_hierarchy = "created_at"
+    inlines = [DeliveryInline]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "channel",
+        "status",
+        "reason",
+        "attempts",
+        "not_before",
+        "sent_at",
+        "provider_event",
+        "user_email",
+    )
+    list_filter = ("status", "channel", "urgent", "provider_event")
+    search_fields = ("dedup_key", "provider_id", "notification__user__email")
+    raw_id_fields = ("notification",)
+    list_select_related = ("notification__user",)
+    actions = ["retry_now"]
+
+    @admin.display(description="user", ordering="notification__user__email")
+    def user_email(self, delivery: Delivery) -> str:
+        return delivery.notification.user.email
+
+    @admin.action(description="Retry now (failed or deferred deliveries)")
+    def retry_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        rows = list(queryset.filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.DEFERRED]))
+        Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(
+            status=DeliveryStatus.PENDING, not_before=None, last_error=""
+        )
+        services.enqueue(rows)
+        self.message_user(request, f"{len(rows)} deliveries queued at {timezone.now():%H:%M:%S}.", messages.SUCCESS)
+
+
+@admin.register(Digest)
+class DigestAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "period", "period_start", "deal_count", "sent_at", "last_error")
+    list_filter = ("period", "period_start")
+    search_fields = ("user__email",)
+    raw_id_fields = ("user",)

@@ -1,0 +1,255 @@
+"""Notification preferences and history over the API. These serializers are the one validation:
+the settings pages validate through them too."""
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from listings.models import Category
+
+from . import services
+from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, NotificationPreferences, Weekday
+
+HH_MM = ["%H:%M"]
+MAX_CATEGORY_FILTERS = 50
+SETUP_HINT = {
+    "email": "email to your address bounced or was reported as spam; change your email address to turn it back on",
+    "push": "allow notifications in your browser or the app first",
+    "sms": "add and verify a mobile number first",
+    "discord": "add a Discord webhook first",
+}
+
+
+def _duplicates(values: list) -> list:
+    seen, repeated = set(), []
+    for value in values:
+        if value in seen and value not in repeated:
+            repeated.append(value)
+        seen.add(value)
+    return repeated
+
+
+class WeekdayField(serializers.Field):
+    """A weekday as 0–6 (Monday first) or its English name; shown as the name."""
+
+    default_error_messages = {"invalid": "Give a weekday: monday … sunday, or 0 (Monday) … 6 (Sunday)."}
+    NAMES = [day.label.lower() for day in Weekday]
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, int) and 0 <= data <= 6:
+            return data
+        if isinstance(data, str) and data.strip().lower() in self.NAMES:
+            return self.NAMES.index(data.strip().lower())
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return self.NAMES[value]
+
+
+class ChannelsSerializer(serializers.ModelSerializer):
+    channels = serializers.ListField(child=serializers.ChoiceField(choices=CHANNELS), max_length=len(CHANNELS))
+
+    class Meta:
+        model = NotificationPreferences
+        fields = ["channels"]
+
+    def validate_channels(self, value: list[str]) -> list[str]:
+        if repeated := _duplicates(value):
+            raise serializers.ValidationError(f"“{repeated[0]}” is listed more than once.")
+        prefs: NotificationPreferences = self.instance
+        verified = services.verified_channels(prefs.user, prefs)
+        for channel in value:
+            if channel not in verified:
+                raise serializers.ValidationError(f"{CHANNEL_LABELS[channel]} is not set up: {SETUP_HINT[channel]}.")
+        return [c for c in CHANNELS if c in value]
+
+    def update(self, instance, validated_data):
+        if "email" in validated_data["channels"]:
+            instance.email_unsubscribed_at = None  # turned back on by the user
+        return super().update(instance, validated_data)
+
+
+class FrequencySerializer(serializers.ModelSerializer):
+    frequency = serializers.ChoiceField(choices=Frequency.choices)
+    time = serializers.TimeField(
+        source="digest_time", input_formats=HH_MM, format="%H:%M", required=False, allow_null=True
+    )
+    weekday = WeekdayField(source="digest_weekday", required=False, allow_null=True)
+
+    class Meta:
+        model = NotificationPreferences
+        fields = ["frequency", "time", "weekday"]
+
+
+class QuietHoursSerializer(serializers.ModelSerializer):
+    start_time = serializers.TimeField(source="quiet_hours_start", input_formats=HH_MM, format="%H:%M", allow_null=True)
+    end_time = serializers.TimeField(source="quiet_hours_end", input_formats=HH_MM, format="%H:%M", allow_null=True)
+    urgent_in_quiet_hours = serializers.BooleanField(required=False)
+
+    class Meta:
+        model = NotificationPreferences
+        fields = ["start_time", "end_time", "urgent_in_quiet_hours"]
+
+    def validate(self, attrs):
+        start, end = attrs.get("quiet_hours_start"), attrs.get("quiet_hours_end")
+        if (start is None) != (end is None):
+            missing = "start_time" if start is None else "end_time"
+            raise serializers.ValidationError({missing: ["Give both times, or null for both to turn quiet hours off."]})
+        if start is not None and start == end:
+            raise serializers.ValidationError({"end_time": ["The end must differ from the start."]})
+        return attrs
+
+
+class CategoriesSerializer(serializers.ModelSerializer):
+    category_filters = serializers.ListField(
+        child=serializers.SlugField(), max_length=MAX_CATEGORY_FILTERS, help_text="Category slugs; empty: all."
+    )
+
+    class Meta:
+        model = NotificationPreferences
+        fields = ["category_filters"]
+
+    def validate_category_filters(self, value: list[str]) -> list[str]:
+        if repeated := _duplicates(value):
+            raise serializers.ValidationError(f"“{repeated[0]}” is listed more than once.")
+        known = set(Category.objects.filter(slug__in=value).values_list("slug", flat=True))
+        unknown = [slug for slug in value if slug not in known]
+        if unknown:
+            raise serializers.ValidationError(f"Unknown category: {', '.join(unknown)}.")
+        return value
+
+
+class MaxPerDaySerializer(serializers.ModelSerializer):
+    max_per_day = serializers.IntegerField(min_value=1, max_value=100)
+
+    class Meta:
+        model = NotificationPreferences
+        fields = ["max_per_day"]
+
+
+SECTIONS: dict[str, type[serializers.ModelSerializer]] = {
+    "channels": ChannelsSerializer,
+    "frequency": FrequencySerializer,
+    "quiet-hours": QuietHoursSerializer,
+    "categories": CategoriesSerializer,
+    "max-per-day": MaxPerDaySerializer,
+}
+
+
+class SummarySerializer(serializers.Serializer):
+    """What `services.preferences_summary` returns (documented for the schema)."""
+
+    channels = serializers.ListField(child=serializers.CharField())
+    verified_channels = serializers.ListField(child=serializers.CharField())
+    frequency = serializers.CharField()
+    digest_time = serializers.CharField()
+    digest_weekday = serializers.CharField()
+    quiet_hours = serializers.DictField()
+    category_filters = serializers.ListField(child=serializers.CharField())
+    max_per_day = serializers.IntegerField()
+    sent_today = serializers.IntegerField()
+    remaining_today = serializers.IntegerField()
+    time_zone = serializers.CharField()
+    next_digest_at = serializers.DateTimeField(allow_null=True)
+    email = serializers.DictField()
+
+
+class NotificationPreferencesViewSet(viewsets.GenericViewSet):
+    """PATCH one section of your notification preferences; GET the summary. Every PATCH returns the summary."""
+
+    permission_classes = [IsAuthenticated]
+    queryset = NotificationPreferences.objects.none()
+    serializer_class = SummarySerializer
+
+    def _patch(self, request: Request, section: str) -> Response:
+        prefs = services.preferences_for(request.user)
+        serializer = SECTIONS[section](prefs, data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(services.preferences_summary(request.user))
+
+    @extend_schema(request=ChannelsSerializer, responses=SummarySerializer)
+    @action(detail=False, methods=["patch"])
+    def channels(self, request: Request) -> Response:
+        return self._patch(request, "channels")
+
+    @extend_schema(request=FrequencySerializer, responses=SummarySerializer)
+    @action(detail=False, methods=["patch"])
+    def frequency(self, request: Request) -> Response:
+        return self._patch(request, "frequency")
+
+    @extend_schema(request=QuietHoursSerializer, responses=SummarySerializer)
+    @action(detail=False, methods=["patch"], url_path="quiet-hours")
+    def quiet_hours(self, request: Request) -> Response:
+        return self._patch(request, "quiet-hours")
+
+    @extend_schema(request=CategoriesSerializer, responses=SummarySerializer)
+    @action(detail=False, methods=["patch"])
+    def categories(self, request: Request) -> Response:
+        return self._patch(request, "categories")
+
+    @extend_schema(request=MaxPerDaySerializer, responses=SummarySerializer)
+    @action(detail=False, methods=["patch"], url_path="max-per-day")
+    def max_per_day(self, request: Request) -> Response:
+        return self._patch(request, "max-per-day")
+
+    @extend_schema(responses=SummarySerializer)
+    @action(detail=False, methods=["get"])
+    def summary(self, request: Request) -> Response:
+        return Response(services.preferences_summary(request.user))
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Delivery
+        fields = ["channel", "status", "reason", "not_before", "attempts", "sent_at", "last_error", "provider_event"]
+
+
+class NotificationListingSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    url = serializers.URLField()
+    image_url = serializers.CharField()
+    deal_score = serializers.FloatField(allow_null=True)
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    listing = NotificationListingSerializer()
+    deliveries = DeliverySerializer(many=True)
+
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "kind",
+            "listing",
+            "sources",
+            "urgent",
+            "reason",
+            "local_day",
+            "created_at",
+            "clicked_at",
+            "deliveries",
+        ]
+
+
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Your notifications, newest first: every channel's status and the reason for it."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = NotificationSerializer
+
+    def get_queryset(self):
+        return (
+            Notification.objects.filter(user=self.request.user)
+            .select_related("listing")
+            .prefetch_related(Prefetch("deliveries", queryset=Delivery.objects.order_by("id")))
+        )

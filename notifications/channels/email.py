@@ -1,0 +1,91 @@
+"""Email, through whatever Django email backend is configured (an ESP via django-anymail, SMTP, console)."""
+
+import smtplib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import requests
+from anymail.exceptions import AnymailError, AnymailRecipientsRefused, AnymailRequestsAPIError
+from django.conf import settings
+from django.core.mail import get_connection
+
+from .base import Channel, Permanent, Result, Sent, Transient
+
+if TYPE_CHECKING:
+    from ..models import Delivery
+
+POSTMARK_BACKEND = "anymail.backends.postmark.EmailBackend"
+
+
+class EmailChannel(Channel):
+    name = "email"
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        with get_connection() as connection:
+            self._local.connection = connection
+            try:
+                yield
+            finally:
+                self._local.connection = None
+
+    def send(self, delivery: "Delivery") -> Result:
+        from ..content import deal_email  # content imports models; keep channel import light
+
+        message = deal_email(delivery, connection=getattr(self._local, "connection", None))
+        return send_message(message)
+
+    def find_sent(self, delivery: "Delivery") -> str | None:
+        """Postmark can search sent messages by metadata; other backends cannot be asked."""
+        if settings.EMAIL_BACKEND != POSTMARK_BACKEND:
+            return None
+        anymail = settings.ANYMAIL
+        base = anymail.get("POSTMARK_API_URL", "https://api.postmarkapp.com/")
+        response = requests.get(
+            base.rstrip("/") + "/messages/outbound",
+            params={"count": 1, "offset": 0, "metadata_dedup_key": delivery.dedup_key},
+            headers={"Accept": "application/json", "X-Postmark-Server-Token": anymail["POSTMARK_SERVER_TOKEN"]},
+            timeout=10,
+        )
+        response.raise_for_status()
+        found = response.json().get("Messages") or []
+        return found[0].get("MessageID", "found") if found else None
+
+
+def send_message(message) -> Result:
+    """Send one message and classify what happened: sent, worth retrying, or not."""
+    try:
+        message.send()
+    except AnymailRecipientsRefused as error:
+        return Permanent(f"recipient refused: {error}", address_dead=True)
+    except AnymailRequestsAPIError as error:
+        status = error.status_code
+        if status is None or status == 429 or status >= 500:
+            return Transient(str(error)[:500], retry_after=_retry_after(error.response))
+        return Permanent(str(error)[:500])
+    except AnymailError as error:
+        return Permanent(str(error)[:500])
+    except smtplib.SMTPRecipientsRefused as error:
+        return Permanent(f"recipient refused: {error}", address_dead=True)
+    except smtplib.SMTPResponseException as error:
+        if 400 <= error.smtp_code < 500:
+            return Transient(f"SMTP {error.smtp_code}: {error.smtp_error!r}")
+        return Permanent(f"SMTP {error.smtp_code}: {error.smtp_error!r}")
+    except (OSError, smtplib.SMTPException) as error:
+        return Transient(f"{type(error).__name__}: {error}")
+    status = getattr(message, "anymail_status", None)
+    provider_id = (status.message_id if status is not None else None) or message.extra_headers["Message-ID"]
+    return Sent(str(provider_id))
+
+
+def _retry_after(response) -> float | None:
+    value = response.headers.get("Retry-After") if response is not None else None
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None  # an HTTP date; the backoff applies

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "notifications"
+urlpatterns = [
+    path("", views.history, name="history"),
+    path("settings/", views.settings_page, name="settings"),
+    path("settings/<slug:section>/", views.settings_section, name="settings-section"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("c/<str:token>/", views.click, name="click"),
+]

@@ -1,0 +1,141 @@
+"""Notification pages: settings (each section saved through htmx), history, unsubscribe and tracked clicks.
+
+Settings validate through the API's serializers (`api.SECTIONS`), so the page and the API agree on
+what is valid. Unsubscribe and click links come from email: they work with no session, by a signed token.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from listings.selectors import categories_in_tree_order
+
+from . import links, services
+from .api import SECTIONS
+from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, Weekday
+
+PAGE_SIZE = 25
+
+
+def section_data(section: str, post: QueryDict) -> dict:
+    """What the browser sent for one section, as the API would receive it."""
+
+    def time_or_none(name: str) -> str | None:
+        return post.get(name, "").strip() or None
+
+    if section == "channels":
+        return {"channels": post.getlist("channels")}
+    if section == "frequency":
+        return {
+            "frequency": post.get("frequency", ""),
+            "time": time_or_none("time"),
+            "weekday": post.get("weekday") or None,
+        }
+    if section == "quiet-hours":
+        on = post.get("quiet_hours") == "on"
+        return {
+            "start_time": time_or_none("start_time") if on else None,
+            "end_time": time_or_none("end_time") if on else None,
+            "urgent_in_quiet_hours": post.get("urgent_in_quiet_hours") == "on",
+        }
+    if section == "categories":
+        return {"category_filters": post.getlist("category_filters")}
+    return {"max_per_day": post.get("max_per_day", "")}
+
+
+def settings_context(request: HttpRequest, *, sent: dict | None = None, **extra) -> dict:
+    summary = services.preferences_summary(request.user)
+    quiet = summary["quiet_hours"]
+    values = {
+        "channels": summary["channels"],
+        "frequency": summary["frequency"],
+        "time": summary["digest_time"],
+        "weekday": summary["digest_weekday"],
+        "quiet_hours": quiet["start_time"] is not None,
+        "start_time": quiet["start_time"] or "",
+        "end_time": quiet["end_time"] or "",
+        "urgent_in_quiet_hours": quiet["urgent_in_quiet_hours"],
+        "category_filters": summary["category_filters"],
+        "max_per_day": summary["max_per_day"],
+    }
+    if sent:  # an invalid section shows what the user sent, beside its errors
+        values.update({key: value for key, value in sent.items() if value is not None})
+        if "start_time" in sent:
+            values["quiet_hours"] = sent["start_time"] is not None or sent["end_time"] is not None
+    return {
+        "summary": summary,
+        "values": values,
+        "channel_options": [(c, CHANNEL_LABELS[c]) for c in CHANNELS],
+        "frequency_options": Frequency.choices,
+        "weekday_options": [(day.label.lower(), day.label) for day in Weekday],
+        "category_options": [(c.slug, "\u2003" * depth + c.name) for c, depth in categories_in_tree_order()],
+        "errors": {},
+        "saved": None,
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def settings_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "notifications/settings.html", settings_context(request))
+
+
+@login_required
+@require_POST
+def settings_section(request: HttpRequest, section: str) -> HttpResponse:
+    """Save one section. htmx gets the section back (saved, or with its errors); a plain POST the page."""
+    if section not in SECTIONS:
+        return HttpResponse(status=404)
+    data = section_data(section, request.POST)
+    serializer = SECTIONS[section](services.preferences_for(request.user), data=data, context={"request": request})
+    if serializer.is_valid():
+        serializer.save()
+        context = settings_context(request, saved=section)
+    else:
+        # Show what the user sent, not what is stored, beside the errors.
+        context = settings_context(request, errors=serializer.errors, sent=data)
+    if request.htmx:
+        return render(request, f"notifications/_section_{section.replace('-', '_')}.html", context)
+    status = 200 if context["saved"] else 400
+    return render(request, "notifications/settings.html", context, status=status)
+
+
+@login_required
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    notifications = (
+        Notification.objects.filter(user=request.user)
+        .select_related("listing")
+        .prefetch_related(Prefetch("deliveries", queryset=Delivery.objects.order_by("id")))
+    )
+    page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "notifications/history.html", {"page": page})
+
+
+@csrf_exempt  # RFC 8058: mail clients POST with no cookie and no CSRF token; the signed token is the proof
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks for confirmation (link scanners follow GETs); POST, one click, unsubscribes."""
+    user_id = links.user_from_unsubscribe_token(token)
+    if user_id is None:
+        return render(request, "notifications/unsubscribe.html", {"invalid": True}, status=400)
+    if request.method == "GET":
+        return render(request, "notifications/unsubscribe.html", {"token": token})
+    services.unsubscribe_email(user_id)
+    return render(request, "notifications/unsubscribe.html", {"done": True})
+
+
+@require_GET
+def click(request: HttpRequest, token: str) -> HttpResponse:
+    """The tracked link in a notification: note the click, then show the listing."""
+    found = links.click_from_token(token)
+    notification = services.record_click(found[0]) if found else None
+    if notification is None:
+        return redirect("listings:browse")
+    return redirect(reverse("listings:detail", args=[notification.listing_id]))
