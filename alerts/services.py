@@ -1,19 +1,19 @@
 """Rules and matches: writes, the per-process rule index, live matching, the sweep and the backtest."""
 
 import gc
-import json
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
 from accounts.geo import bounding_box, lookup_zip
 from accounts.models import User
+from dealalerts.db import insert_ignoring_conflicts
 from listings.models import Category, Listing
 from notifications.services import DealEvent, notify
 
@@ -199,24 +199,18 @@ def record_matches(found: list[tuple[RuleSpec, ListingFacts, Why]], now: datetim
 
 
 def _insert_new_matches(rows: list[tuple[int, int, dict]], now: datetime) -> list[DealAlertMatch]:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING: exactly the rows this call created, in one query."""
-    table = DealAlertMatch._meta.db_table
-    cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    values = ", ".join([f"(%s, %s, %s, %s{cast})"] * len(rows))
-    params: list = []
-    for rule_id, listing_id, why in rows:
-        params += [rule_id, listing_id, now, json.dumps(why)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (rule_id, listing_id, matched_at, why) VALUES {values} "
-            f"ON CONFLICT (rule_id, listing_id) DO NOTHING RETURNING id, rule_id, listing_id",
-            params,
-        )
-        why_by_key = {(r, li): why for r, li, why in rows}
-        return [
-            DealAlertMatch(id=pk, rule_id=r, listing_id=li, matched_at=now, why=why_by_key[(r, li)])
-            for pk, r, li in cursor.fetchall()
-        ]
+    """Exactly the matches this call created (a concurrent run's are skipped), in one query."""
+    created = insert_ignoring_conflicts(
+        DealAlertMatch,
+        [{"rule_id": r, "listing_id": li, "matched_at": now, "why": why} for r, li, why in rows],
+        unique=("rule", "listing"),
+        returning=("id", "rule_id", "listing_id"),
+    )
+    why_by_key = {(r, li): why for r, li, why in rows}
+    return [
+        DealAlertMatch(id=pk, rule_id=r, listing_id=li, matched_at=now, why=why_by_key[(r, li)])
+        for pk, r, li in created
+    ]
 
 
 def sweep_recent_listings(*, since: datetime, now: datetime | None = None, chunk: int = 1000) -> int:

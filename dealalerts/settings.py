@@ -183,6 +183,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Alert rules and preferences share the channel list: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "notifications.models.CHANNELS"},
 }
 
 # --- Email: console by default; any ESP through anymail (see README: "Real providers").

@@ -42,6 +42,14 @@ OPERATIONS = {
     ("POST", "/api/deal-alert-rules/{rule_id}/test/"),
     ("POST", "/api/deal-alert-rules/{rule_id}/pause/"),
     ("POST", "/api/deal-alert-rules/{rule_id}/resume/"),
+    ("PATCH", "/api/notification-preferences/channels/"),
+    ("PATCH", "/api/notification-preferences/frequency/"),
+    ("PATCH", "/api/notification-preferences/quiet-hours/"),
+    ("PATCH", "/api/notification-preferences/categories/"),
+    ("PATCH", "/api/notification-preferences/max-per-day/"),
+    ("GET", "/api/notification-preferences/summary/"),
+    ("GET", "/api/notifications/"),
+    ("GET", "/api/notifications/{id}/"),
 }
 SEEDED_SLUGS = ["laptops", "bikes", "computers"]
 FUZZ = settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))

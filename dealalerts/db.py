@@ -1,0 +1,35 @@
+"""Database helpers the ORM lacks."""
+
+from django.db import connection, models
+
+
+def insert_ignoring_conflicts(
+    model: type[models.Model], rows: list[dict], *, unique: tuple[str, ...], returning: tuple[str, ...] = ("id",)
+) -> list[tuple]:
+    """INSERT … ON CONFLICT (unique) DO NOTHING RETURNING: exactly the rows this call created, in one statement.
+
+    `bulk_create(ignore_conflicts=True)` cannot say which rows were new; this can, which is what makes
+    "recorded once, announced once" hold when two workers insert the same rows at the same time.
+    PostgreSQL and SQLite (3.35+) both support it.
+    """
+    if not rows:
+        return []
+    opts, quote = model._meta, connection.ops.quote_name
+    names = list(rows[0])
+    fields = [opts.get_field(name) for name in names]
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    params = [
+        field.get_db_prep_save(row[field_name], connection)
+        for row in rows
+        for field_name, field in zip(names, fields, strict=True)
+    ]
+    conflict = ", ".join(quote(opts.get_field(name).column) for name in unique)
+    returned = ", ".join(quote(opts.get_field(name).column) for name in returning)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(opts.db_table)} ({columns}) VALUES {placeholders} "
+            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {returned}",
+            params,
+        )
+        return cursor.fetchall()
