@@ -15,6 +15,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from dealalerts.celery import app as celery_app
 
 from .factories import UserFactory
+from .peers import http_peer, postmark_peer, smtp_peer  # noqa: F401
 
 
 @pytest.fixture
