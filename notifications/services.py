@@ -450,7 +450,8 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
         .select_related("notification")
         .order_by("id")[:SWEEP_LIMIT]
     )
-    recovered = already_sent = 0
+    recovered: list[Delivery] = []
+    already_sent = 0
     for delivery in stuck:
         try:
             provider_id = channels.get(delivery.channel).find_sent(delivery)
@@ -459,8 +460,8 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
         mine = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_at=delivery.claimed_at)
         if provider_id:
             already_sent += mine.update(status=DeliveryStatus.SENT, sent_at=now, provider_id=provider_id[:200])
-        else:
-            recovered += mine.update(status=DeliveryStatus.PENDING, last_error="worker stopped mid-send; retried")
+        elif mine.update(status=DeliveryStatus.PENDING, last_error="worker stopped mid-send; retried"):
+            recovered.append(delivery)
     # Pending rows older than a minute were never picked up (their message was lost with a broker).
     due = list(
         Delivery.objects.filter(
@@ -468,8 +469,9 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
             | Q(status=DeliveryStatus.PENDING, created_at__lte=now - timedelta(minutes=1))
         ).order_by("id")[:SWEEP_LIMIT]
     )
-    enqueue(due)
-    return {"due": len(due), "stuck_resent": recovered, "stuck_already_sent": already_sent}
+    recovered_ids = {d.id for d in recovered}
+    enqueue(recovered + [d for d in due if d.id not in recovered_ids])
+    return {"due": len(due), "stuck_resent": len(recovered), "stuck_already_sent": already_sent}
 
 
 # --- unsubscribe and what the ESP tells us --------------------------------------------------------

@@ -34,7 +34,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Literal, Self
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -303,6 +303,7 @@ class PostmarkPeer(RecordingHTTPServer):
         self._failures: deque[tuple[FailureKind, int]] = deque()
         self._accepted = 0
         self._by_key: Counter[str] = Counter()
+        self._ids_by_key: dict[str, list[str]] = {}
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -335,11 +336,14 @@ class PostmarkPeer(RecordingHTTPServer):
             self._failures.clear()
             self._accepted = 0
             self._by_key.clear()
+            self._ids_by_key.clear()
 
     def default_reply(self, recorded: Recorded) -> Reply:
         route = recorded.route
         if route == "/_stats" and recorded.method == "GET":
             return Reply(200, self.stats())
+        if route == "/messages/outbound" and recorded.method == "GET":
+            return self._search_outbound(recorded)
         if route not in SINGLE_ENDPOINTS + BATCH_ENDPOINTS:
             return Reply(404, {"ErrorCode": 404, "Message": f"No such endpoint: {route}"})
         if recorded.method != "POST":
@@ -362,6 +366,16 @@ class PostmarkPeer(RecordingHTTPServer):
         if not isinstance(payload, list) or not all(isinstance(item, dict) for item in payload):
             return Reply(422, {"ErrorCode": 402, "Message": "Received invalid JSON input."})
         return Reply(200, [self._send_one(item) for item in payload])
+
+    def _search_outbound(self, recorded: Recorded) -> Reply:
+        """Postmark's outbound message search, by `metadata_dedup_key` only (what the sweep asks)."""
+        if recorded.headers.get("X-Postmark-Server-Token") != self.token:
+            return Reply(401, {"ErrorCode": 10, "Message": "Invalid server token."})
+        query = parse_qs(urlsplit(recorded.path).query)
+        key = query.get("metadata_dedup_key", [""])[0]
+        ids = self._ids_by_key.get(key, []) if key else []
+        found = [{"MessageID": message_id, "Metadata": {"dedup_key": key}, "Status": "Sent"} for message_id in ids]
+        return Reply(200, {"TotalCount": len(found), "Messages": found[: int(query.get("count", ["100"])[0])]})
 
     def _request_failure(self, kind: FailureKind, retry_after: int) -> Reply:
         if kind == "rate_limited":
@@ -386,9 +400,11 @@ class PostmarkPeer(RecordingHTTPServer):
         self._by_key[str(metadata.get("dedup_key", ""))] += 1
         if self.record:
             self._messages.append(payload)
+        message_id = str(uuid.uuid4())
+        self._ids_by_key.setdefault(str(metadata.get("dedup_key", "")), []).append(message_id)
         result: dict[str, Any] = {
             "SubmittedAt": datetime.now(UTC).isoformat(),
-            "MessageID": str(uuid.uuid4()),
+            "MessageID": message_id,
             "ErrorCode": 0,
             "Message": "OK",
         }

@@ -1,0 +1,225 @@
+"""Delivering the outbox by email to a local Postmark peer: content, claims, retries, failures, the sweep."""
+
+import base64
+import json
+import threading
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from dealalerts.celery import app as celery_app
+from notifications import services
+from notifications.models import Delivery, DeliveryStatus, NotificationPreferences
+from notifications.services import DealEvent, deliver, notify
+from tests.factories import ListingFactory, UserFactory
+
+
+@pytest.fixture
+def eager_tasks():
+    """Tasks the code under test enqueues run at once, in this thread (the real task code)."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def queued(user=None, **listing) -> Delivery:
+    user = user or UserFactory(email="dana@example.com")
+    item = ListingFactory(**listing)
+    source = {"kind": "rule", "id": 7, "name": "Cheap ThinkPads", "why": "mentions “thinkpad”, $300 is at most $500"}
+    notify([DealEvent(user.pk, item.pk, source)])
+    return Delivery.objects.get(notification__listing=item)
+
+
+@pytest.mark.django_db
+def test_a_deal_email_carries_the_deal_its_why_and_one_click_unsubscribe(postmark_peer, settings):
+    settings.SITE_URL = "https://deals.example.com"
+    delivery = queued(title="Lenovo ThinkPad T14", price="300.00", image_url="https://img.example.com/t14.jpg")
+    result = deliver([delivery.pk])
+    assert (result.claimed, result.sent) == (1, 1)
+
+    [message] = postmark_peer.messages
+    assert message["To"] == "dana@example.com"
+    assert message["Subject"] == "New deal: Lenovo ThinkPad T14 — $300"
+    assert "Cheap ThinkPads" in message["TextBody"] and "mentions “thinkpad”" in message["TextBody"]
+    assert "Deal score 70%" in message["TextBody"]
+    html = message["HtmlBody"]
+    assert 'src="https://img.example.com/t14.jpg"' in html and "$300" in html
+    assert 'style="' in html and "<style>" in html  # inlined, with @media kept for mobile clients
+    headers = {h["Name"]: h["Value"] for h in message["Headers"]}
+    assert headers["List-Unsubscribe"].startswith("<https://deals.example.com/notifications/unsubscribe/")
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "https://deals.example.com/notifications/c/" in html  # the tracked link
+    assert "https://deals.example.com/notifications/settings/" in html
+    assert message["Metadata"]["dedup_key"] == delivery.dedup_key
+
+    delivery.refresh_from_db()
+    assert delivery.status == "sent" and delivery.attempts == 1 and delivery.sent_at is not None
+    uuid.UUID(delivery.provider_id)  # Postmark's MessageID, for matching its webhooks
+
+
+@pytest.mark.django_db
+def test_a_row_is_sent_once_however_often_it_is_delivered(postmark_peer):
+    delivery = queued()
+    assert deliver([delivery.pk]).sent == 1
+    assert deliver([delivery.pk]).claimed == 0  # a retried task, or a second worker
+    assert postmark_peer.stats()["accepted"] == 1
+
+
+@pytest.mark.django_db
+def test_rate_limiting_defers_the_row_honouring_retry_after(postmark_peer):
+    delivery = queued()
+    postmark_peer.fail_next("rate_limited", retry_after=120)
+    before = timezone.now()
+    assert deliver([delivery.pk]).retrying == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "deferred" and "429" in delivery.last_error
+    assert delivery.not_before >= before + timedelta(seconds=120)
+    assert deliver([delivery.pk]).claimed == 0  # not due yet: it waits in the database
+
+    postmark_peer.fail_next("server_error")
+    Delivery.objects.filter(pk=delivery.pk).update(not_before=timezone.now())
+    assert deliver([delivery.pk]).retrying == 1
+    delivery.refresh_from_db()
+    assert delivery.attempts == 2
+    assert delivery.not_before >= timezone.now() + timedelta(seconds=services.BACKOFF_BASE_S * 2 - 5)  # backoff
+
+    Delivery.objects.filter(pk=delivery.pk).update(not_before=timezone.now())
+    assert deliver([delivery.pk]).sent == 1
+
+
+@pytest.mark.django_db
+def test_transient_errors_give_up_after_the_last_attempt(postmark_peer):
+    delivery = queued()
+    Delivery.objects.filter(pk=delivery.pk).update(attempts=services.MAX_ATTEMPTS - 1)
+    postmark_peer.fail_next("server_error")
+    assert deliver([delivery.pk]).failed == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and delivery.last_error.startswith(f"gave up after {services.MAX_ATTEMPTS}")
+
+
+@pytest.mark.django_db
+def test_a_refused_address_fails_the_row_and_stops_email_to_it(postmark_peer):
+    user = UserFactory()
+    delivery = queued(user)
+    postmark_peer.fail_next("inactive_recipient")
+    assert deliver([delivery.pk]).failed == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and "refused" in delivery.last_error
+    prefs = NotificationPreferences.objects.get(user=user)
+    assert prefs.email_suppressed_at is not None
+
+    later = queued(user)
+    assert later.status == "skipped"  # email can no longer reach them
+    assert postmark_peer.stats()["accepted"] == 0
+
+
+@pytest.mark.django_db
+def test_a_row_whose_user_turned_email_off_meanwhile_is_skipped(postmark_peer):
+    user = UserFactory()
+    delivery = queued(user)
+    services.unsubscribe_email(user.pk)
+    assert deliver([delivery.pk]).skipped == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.reason) == ("skipped", "skipped: you turned email off")
+    assert postmark_peer.requests == []
+
+
+@pytest.mark.django_db
+def test_the_sweep_sends_due_deferred_rows(postmark_peer, eager_tasks):
+    delivery = queued()
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.DEFERRED, not_before=timezone.now() + timedelta(minutes=5)
+    )
+    assert services.sweep()["due"] == 0
+    Delivery.objects.filter(pk=delivery.pk).update(not_before=timezone.now() - timedelta(seconds=1))
+    assert services.sweep()["due"] == 1
+    delivery.refresh_from_db()
+    assert delivery.status == "sent" and postmark_peer.stats()["accepted"] == 1
+
+
+@pytest.mark.django_db
+def test_the_sweep_settles_a_stuck_row_the_provider_has_and_resends_one_it_lacks(postmark_peer, eager_tasks, settings):
+    settings.NOTIFICATIONS_SENDING_TIMEOUT = 60
+    sent_before_crash, lost_in_crash = queued(), queued(UserFactory())
+    assert deliver([sent_before_crash.pk]).sent == 1
+    long_ago = timezone.now() - timedelta(minutes=5)
+    # Both as a worker killed mid-send would leave them: claimed, still "sending".
+    Delivery.objects.filter(pk__in=[sent_before_crash.pk, lost_in_crash.pk]).update(
+        status=DeliveryStatus.SENDING, claimed_at=long_ago, attempts=1
+    )
+    result = services.sweep()
+    assert (result["stuck_already_sent"], result["stuck_resent"]) == (1, 1)
+    assert postmark_peer.stats()["by_key"] == {sent_before_crash.dedup_key: 1, lost_in_crash.dedup_key: 1}
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_workers_delivering_the_same_rows_send_each_once(postmark_peer):
+    users = [UserFactory() for _ in range(4)]
+    ids = [queued(users[i % 4]).pk for i in range(40)]
+    barrier = threading.Barrier(2 if connection.vendor != "sqlite" else 1)
+    results, errors = [], []
+
+    def worker():
+        try:
+            barrier.wait()
+            results.append(deliver(ids))
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+        if connection.vendor == "sqlite":  # one writer at a time there; the race needs PostgreSQL (CI)
+            thread.join()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sum(r.sent for r in results) == 40
+    by_key = postmark_peer.stats()["by_key"]
+    assert len(by_key) == 40 and set(by_key.values()) == {1}
+
+
+@pytest.mark.django_db
+def test_the_esp_webhook_records_events_and_a_bounce_stops_email(client, postmark_peer, settings):
+    settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": "hook:s3cret"}
+    user = UserFactory()
+    delivery = queued(user)
+    deliver([delivery.pk])
+    delivery.refresh_from_db()
+    auth = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"hook:s3cret").decode()}
+    url = "/anymail/postmark/tracking/"
+    delivered = {
+        "RecordType": "Delivery",
+        "MessageID": delivery.provider_id,
+        "Recipient": user.email,
+        "DeliveredAt": "2026-11-25T10:00:00Z",
+        "Metadata": {"dedup_key": delivery.dedup_key},
+    }
+    assert client.post(url, json.dumps(delivered), content_type="application/json").status_code == 400  # no auth
+    assert client.post(url, json.dumps(delivered), content_type="application/json", **auth).status_code == 200
+    delivery.refresh_from_db()
+    assert delivery.provider_event == "delivered"
+
+    bounce = {
+        "RecordType": "Bounce",
+        "ID": 42,
+        "Type": "HardBounce",
+        "TypeCode": 1,
+        "MessageID": delivery.provider_id,
+        "Email": user.email,
+        "BouncedAt": "2026-11-25T10:05:00Z",
+        "Description": "The server was unable to deliver your message (ex: unknown user, mailbox not found).",
+        "Metadata": {"dedup_key": delivery.dedup_key, "user_id": str(user.pk)},
+    }
+    assert client.post(url, json.dumps(bounce), content_type="application/json", **auth).status_code == 200
+    prefs = NotificationPreferences.objects.get(user=user)
+    assert prefs.email_suppressed_at is not None and prefs.email_suppressed_reason.startswith("bounced")
+    client.force_login(user)
+    page = client.get("/notifications/settings/").content.decode()
+    assert "Email is off" in page
