@@ -15,15 +15,17 @@ def insert_ignoring_conflicts(
     if not rows:
         return []
     opts, quote = model._meta, connection.ops.quote_name
-    names = list(rows[0])
-    fields = [opts.get_field(name) for name in names]
+    # Every column, so model defaults apply to the ones a row leaves out (the database has none).
+    fields = [f for f in opts.concrete_fields if not f.primary_key]
+    missing = object()
+
+    def value(row: dict, field: models.Field):
+        found = row.get(field.attname, row.get(field.name, missing))
+        return field.get_default() if found is missing else found
+
     columns = ", ".join(quote(f.column) for f in fields)
     placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
-    params = [
-        field.get_db_prep_save(row[field_name], connection)
-        for row in rows
-        for field_name, field in zip(names, fields, strict=True)
-    ]
+    params = [f.get_db_prep_save(value(row, f), connection) for row in rows for f in fields]
     conflict = ", ".join(quote(opts.get_field(name).column) for name in unique)
     returned = ", ".join(quote(opts.get_field(name).column) for name in returning)
     with connection.cursor() as cursor:

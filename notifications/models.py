@@ -179,13 +179,23 @@ class DigestPeriod(models.TextChoices):
     WEEKLY = "weekly", "Weekly"
 
 
+class DigestStatus(models.TextChoices):
+    CLAIMED = "claimed", "Being sent"
+    SENT = "sent", "Sent"
+    EMPTY = "empty", "Nothing to send"
+    FAILED = "failed", "Failed"
+
+
 class Digest(models.Model):
     """One digest email per (user, period): the unique constraint makes a second run a no-op."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests")
     period = models.CharField(max_length=10, choices=DigestPeriod.choices)
-    period_start = models.DateField(help_text="The local day (daily) or the local week's first day (weekly).")
+    period_start = models.DateField(help_text="The local day (daily) or the local day of the weekly digest.")
+    status = models.CharField(max_length=10, choices=DigestStatus.choices, default=DigestStatus.CLAIMED)
     created_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
     sent_at = models.DateTimeField(null=True, blank=True)
     deal_count = models.PositiveIntegerField(default=0)
     provider_id = models.CharField(max_length=200, blank=True)
@@ -195,6 +205,13 @@ class Digest(models.Model):
         ordering = ["-period_start", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["user", "period", "period_start"], name="digest_once_per_period")
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "claimed_at"],
+                name="digest_retry",
+                condition=models.Q(status__in=["claimed", "failed"]),
+            )
         ]
 
     def __str__(self) -> str:

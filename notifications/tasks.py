@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import services
+from . import digests, services
 
 
 @shared_task(name="notifications.deliver_batch", acks_late=True, soft_time_limit=120)
@@ -13,3 +13,9 @@ def deliver_batch(delivery_ids: list[int]) -> dict:
 def sweep_outbox() -> dict:
     """Enqueue deferred deliveries that are due; resolve rows stuck in `sending` by a dead worker."""
     return services.sweep()
+
+
+@shared_task(name="notifications.send_digests")
+def send_digests() -> dict:
+    """Send every daily or weekly digest whose local time has come; one per user and period."""
+    return vars(digests.send_due_digests())

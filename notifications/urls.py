@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.history, name="history"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/<slug:section>/", views.settings_section, name="settings-section"),
+    path("digest/preview/", views.digest_preview, name="digest-preview"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("c/<str:token>/", views.click, name="click"),
 ]

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from listings.selectors import categories_in_tree_order
 
-from . import links, services
+from . import digests, links, services
 from .api import SECTIONS
 from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, Weekday
 
@@ -116,6 +116,16 @@ def history(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "notifications/history.html", {"page": page})
+
+
+@login_required
+@require_GET
+def digest_preview(request: HttpRequest) -> HttpResponse:
+    """The next digest as it stands, rendered as the email (nothing is sent or marked)."""
+    content, composed = digests.preview(request.user)
+    if not content.total:
+        return render(request, "notifications/digest_empty.html")
+    return HttpResponse(composed.html)
 
 
 @csrf_exempt  # RFC 8058: mail clients POST with no cookie and no CSRF token; the signed token is the proof

@@ -1,7 +1,6 @@
 """Live matching, the periodic sweep, and exactly-once recording, against the real database and worker."""
 
 import threading
-import time
 from decimal import Decimal
 
 import pytest
@@ -12,6 +11,7 @@ from alerts import services
 from alerts.models import DealAlertMatch, DealAlertRule
 from notifications.models import Notification
 from tests.factories import ListingFactory, UserFactory, raw_listing
+from tests.waiting import wait_until
 
 
 def notified() -> list[tuple[int, int, list[int]]]:
@@ -154,8 +154,6 @@ def test_listing_posted_through_the_api_is_matched_by_the_worker(celery_worker, 
     response = staff_api.post("/api/listings", [raw_listing(price="249.99")], format="json")
     assert response.status_code == 200, response.json()
     listing_id = response.json()["ids"]["created"][0]
-    deadline = time.monotonic() + 20
-    while not notified() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    assert wait_until(notified), "the worker never matched the listing"
     assert notified() == [(shopper.pk, listing_id, [rule.pk])], "the worker never matched the listing"
     assert DealAlertMatch.objects.get().why["keyword"] == "thinkpad"

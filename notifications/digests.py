@@ -1,0 +1,335 @@
+"""Digests: whose digest time has come, what goes in it, and one email per (user, period).
+
+A beat tick every few minutes calls `send_due_digests`. A user is due when their local digest time
+(daily) or day and time (weekly) has passed in the current period and that period has no Digest
+row yet. The row is inserted with ON CONFLICT DO NOTHING before anything is sent, so two ticks at
+once, or a tick run twice, send one digest per (user, period). Users on "immediate" get a daily
+digest only when deals overflowed their daily cap.
+
+Work goes in batches of users with a fixed number of queries per batch, whatever the batch holds.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db.models import Exists, F, Min, OuterRef, Q, Value
+from django.db.models.functions import Concat
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from dealalerts.db import insert_ignoring_conflicts
+from listings.models import Listing, Source
+
+from . import emails, links
+from .channels import Sent
+from .channels.email import send_message
+from .content import price_text
+from .models import (
+    CHANNEL_LABELS,
+    Delivery,
+    DeliveryStatus,
+    Digest,
+    DigestPeriod,
+    DigestSchedule,
+    DigestStatus,
+    Frequency,
+    Notification,
+    NotificationPreferences,
+    Weekday,
+)
+from .policy import first_instant_at
+
+BATCH = 500
+TOP_DEALS = 5
+MAX_ATTEMPTS = 5
+GRACE = timedelta(days=1)
+WINDOW = {DigestPeriod.DAILY: timedelta(days=2), DigestPeriod.WEEKLY: timedelta(days=8)}
+
+
+@dataclass(frozen=True)
+class Due:
+    user_id: int
+    period: str
+    period_start: date
+    retry: bool = False  # a failed or abandoned digest this tick took over
+
+
+def current_period(now: datetime, period: str, wall, weekday: int, tz) -> date | None:
+    """The local day whose digest time passed within the last day; None when none did.
+
+    The day's grace covers a scheduler that was down for a while; beyond it the period is let go
+    (its deals roll into the next digest), so switching to weekly on a Wednesday sends nothing
+    until Monday.
+    """
+    local = now.astimezone(tz).date()
+    day = local if period == DigestPeriod.DAILY else local - timedelta(days=(local.weekday() - weekday) % 7)
+    at = first_instant_at(day, wall, tz)
+    return day if at <= now < at + GRACE else None
+
+
+def due_digests(now: datetime) -> list[Due]:
+    """Everyone whose digest is due now and not yet claimed: one pass over the digest users."""
+    defaults = DigestSchedule.current()
+    overflowing = Delivery.objects.filter(
+        notification__user=OuterRef("user_id"), status=DeliveryStatus.HELD, notification__digest__isnull=True
+    )
+    rows = (
+        NotificationPreferences.objects.filter(email_suppressed_at__isnull=True)
+        .filter(Q(frequency__in=[Frequency.DAILY, Frequency.WEEKLY]) | Exists(overflowing))
+        .values_list("user_id", "user__time_zone", "frequency", "digest_time", "digest_weekday", "channels")
+    )
+    candidates: list[Due] = []
+    for user_id, tz, frequency, digest_time, weekday, channels in rows.iterator(chunk_size=5000):
+        if "email" not in channels:
+            continue
+        period = DigestPeriod.WEEKLY if frequency == Frequency.WEEKLY else DigestPeriod.DAILY
+        wall = digest_time or (defaults.weekly_time if period == DigestPeriod.WEEKLY else defaults.daily_time)
+        day = current_period(now, period, wall, defaults.weekly_weekday if weekday is None else weekday, tz)
+        if day is not None:
+            candidates.append(Due(user_id, period, day))
+    return _not_yet_claimed(candidates)
+
+
+def _not_yet_claimed(candidates: list[Due]) -> list[Due]:
+    claimed: set[tuple[int, str, date]] = set()
+    for start in range(0, len(candidates), BATCH * 10):
+        chunk = candidates[start : start + BATCH * 10]
+        claimed.update(
+            Digest.objects.filter(
+                user_id__in=[d.user_id for d in chunk], period_start__in={d.period_start for d in chunk}
+            ).values_list("user_id", "period", "period_start")
+        )
+    return [d for d in candidates if (d.user_id, d.period, d.period_start) not in claimed]
+
+
+# --- content ------------------------------------------------------------------------------------
+
+
+@dataclass
+class DigestContent:
+    user: User
+    period: str
+    period_start: date
+    deals: list[Notification] = field(default_factory=list)  # the top ones, best first
+    total: int = 0
+    new_sources: list[str] = field(default_factory=list)
+    price_trends: list = field(default_factory=list)  # watched items (the watchlist fills this)
+    recommendations: list = field(default_factory=list)  # (recommendations fill this)
+    notification_ids: list[int] = field(default_factory=list)  # every deal it covers, shown or not
+
+
+def _score(notification: Notification) -> float:
+    return notification.listing.deal_score if notification.listing.deal_score is not None else -1.0
+
+
+def gather(dues: list[Due], now: datetime) -> list[DigestContent]:
+    """What each due digest holds: three queries for the whole batch."""
+    users = {
+        u.id: u
+        for u in User.objects.filter(id__in=[d.user_id for d in dues]).select_related("notification_preferences")
+    }
+    oldest = now - max(WINDOW.values())
+    held = (
+        Notification.objects.filter(
+            user_id__in=users, digest__isnull=True, created_at__gte=oldest, deliveries__status=DeliveryStatus.HELD
+        )
+        .distinct()
+        .select_related("listing")
+    )
+    by_user: dict[int, list[Notification]] = defaultdict(list)
+    for notification in held:
+        by_user[notification.user_id].append(notification)
+    sources = new_sources(now - WINDOW[DigestPeriod.WEEKLY])
+    contents = []
+    for due in dues:
+        user = users.get(due.user_id)
+        if user is None:
+            continue
+        window_start = now - WINDOW[due.period]
+        mine = [n for n in by_user.get(due.user_id, ()) if n.created_at >= window_start]
+        mine.sort(key=lambda n: (_score(n), n.created_at), reverse=True)
+        since = now - (timedelta(days=7) if due.period == DigestPeriod.WEEKLY else timedelta(days=1))
+        contents.append(
+            DigestContent(
+                user=user,
+                period=due.period,
+                period_start=due.period_start,
+                deals=mine[:TOP_DEALS],
+                total=len(mine),
+                new_sources=[label for label, first in sources if first >= since],
+                notification_ids=[n.id for n in mine],
+            )
+        )
+    return contents
+
+
+def new_sources(since: datetime) -> list[tuple[str, datetime]]:
+    """Marketplaces whose first listing arrived after `since`: (label, first seen)."""
+    labels = dict(Source.choices)
+    firsts = Listing.objects.values("source").annotate(first=Min("first_seen_at")).filter(first__gte=since)
+    return [(labels.get(row["source"], row["source"]), row["first"]) for row in firsts]
+
+
+def digest_context(content: DigestContent) -> dict:
+    prefs = content.user.notification_preferences
+    period_label = "daily" if content.period == DigestPeriod.DAILY else "weekly"
+    deals = [
+        {
+            "title": n.listing.title,
+            "price": price_text(n.listing.price, n.listing.currency),
+            "image_url": n.listing.image_url,
+            "score_percent": round(n.listing.deal_score * 100) if n.listing.deal_score is not None else None,
+            "explanation": n.listing.deal_score_explanation,
+            "sources": n.sources,
+            "url": links.click_url(n.id, "digest"),
+        }
+        for n in content.deals
+    ]
+    quiet = f"{prefs.quiet_hours_start:%H:%M}–{prefs.quiet_hours_end:%H:%M}" if prefs.quiet_hours_start else "none"
+    return {
+        "period_label": period_label,
+        "period_start": content.period_start,
+        "deals": deals,
+        "more": content.total - len(deals),
+        "total": content.total,
+        "new_sources": content.new_sources,
+        "price_trends": content.price_trends,
+        "recommendations": content.recommendations,
+        "preferences": {
+            "frequency": Frequency(prefs.frequency).label,
+            "digest_time": f"{prefs.digest_time:%H:%M}" if prefs.digest_time else "",
+            "weekday": Weekday(prefs.digest_weekday).label if prefs.digest_weekday is not None else "",
+            "channels": ", ".join(CHANNEL_LABELS[c] for c in prefs.channels) or "none",
+            "quiet_hours": quiet,
+            "max_per_day": prefs.max_per_day,
+            "categories": ", ".join(prefs.category_filters) or "all",
+        },
+        "history_url": links.absolute(reverse("notifications:history")),
+        "settings_url": links.settings_url(),
+        "unsubscribe_url": links.unsubscribe_url(content.user.id),
+    }
+
+
+def compose(content: DigestContent) -> emails.Composed:
+    return emails.compose("digest", digest_context(content))
+
+
+# --- sending ------------------------------------------------------------------------------------
+
+
+@dataclass
+class DigestRun:
+    due: int = 0
+    sent: int = 0
+    empty: int = 0
+    failed: int = 0
+    batches: int = 0
+
+
+def send_due_digests(now: datetime | None = None, *, connection=None) -> DigestRun:
+    """Claim and send every due digest, batch by batch; retry failed or abandoned ones."""
+    now = now or timezone.now()
+    run = DigestRun()
+    dues = due_digests(now) + _retryable(now)
+    run.due = len(dues)
+    with connection or get_connection() as mail:
+        for start in range(0, len(dues), BATCH):
+            _send_batch(dues[start : start + BATCH], now, mail, run)
+            run.batches += 1
+    return run
+
+
+def _retryable(now: datetime) -> list[Due]:
+    """Failed digests, and ones claimed by a tick that died, taken over by this tick (a conditional update)."""
+    stale = now - timedelta(seconds=settings.NOTIFICATIONS_SENDING_TIMEOUT)
+    retry = Q(status=DigestStatus.FAILED, attempts__lt=MAX_ATTEMPTS)
+    retry |= Q(status=DigestStatus.CLAIMED, claimed_at__lt=stale)
+    taken = Digest.objects.filter(retry).update(status=DigestStatus.CLAIMED, claimed_at=now, attempts=F("attempts") + 1)
+    if not taken:
+        return []
+    rows = Digest.objects.filter(status=DigestStatus.CLAIMED, claimed_at=now, attempts__gt=1)
+    return [Due(*row, retry=True) for row in rows.values_list("user_id", "period", "period_start")]
+
+
+def _send_batch(dues: list[Due], now: datetime, mail, run: DigestRun) -> None:
+    fresh = [d for d in dues if not d.retry]
+    claimed = insert_ignoring_conflicts(
+        Digest,
+        [
+            {
+                "user_id": d.user_id,
+                "period": d.period,
+                "period_start": d.period_start,
+                "created_at": now,
+                "claimed_at": now,
+            }
+            for d in fresh
+        ],
+        unique=("user", "period", "period_start"),
+        returning=("id", "user_id", "period", "period_start"),
+    )
+    ids = {(user_id, period, start): digest_id for digest_id, user_id, period, start in claimed}
+    retried = [d for d in dues if d.retry]
+    if retried:
+        ids.update(
+            {
+                (u, p, s): i
+                for i, u, p, s in Digest.objects.filter(
+                    user_id__in=[d.user_id for d in retried], status=DigestStatus.CLAIMED, claimed_at=now
+                ).values_list("id", "user_id", "period", "period_start")
+            }
+        )
+    mine = [d for d in dues if (d.user_id, d.period, d.period_start) in ids]
+    if not mine:
+        return
+    updates: list[Digest] = []
+    digested: dict[int, int] = {}
+    for content in gather(mine, now):
+        digest = Digest(id=ids[(content.user.id, content.period, content.period_start)], deal_count=content.total)
+        if not content.total:
+            digest.status, digest.last_error = DigestStatus.EMPTY, ""
+            run.empty += 1
+        else:
+            outcome = send_message(
+                emails.message(
+                    compose(content),
+                    to=content.user.email,
+                    user_id=content.user.id,
+                    message_key=f"digest-{digest.id}",
+                    metadata={"digest_id": str(digest.id), "user_id": str(content.user.id), "kind": "digest"},
+                    connection=mail,
+                )
+            )
+            if isinstance(outcome, Sent):
+                digest.status, digest.sent_at, digest.provider_id, digest.last_error = (
+                    DigestStatus.SENT,
+                    now,
+                    outcome.provider_id[:200],
+                    "",
+                )
+                digested.update(dict.fromkeys(content.notification_ids, digest.id))
+                run.sent += 1
+            else:
+                digest.status, digest.last_error = DigestStatus.FAILED, outcome.error
+                run.failed += 1
+        updates.append(digest)
+    Digest.objects.bulk_update(updates, ["status", "deal_count", "sent_at", "provider_id", "last_error"])
+    if digested:
+        notifications = [Notification(id=nid, digest_id=did) for nid, did in digested.items()]
+        Notification.objects.bulk_update(notifications, ["digest"])
+        Delivery.objects.filter(notification_id__in=list(digested), status=DeliveryStatus.HELD).update(
+            status=DeliveryStatus.SENT, sent_at=now, reason=Concat(F("reason"), Value("; sent in the digest"))
+        )
+
+
+def preview(user: User, now: datetime | None = None) -> tuple[DigestContent, emails.Composed]:
+    """The next digest as it stands now, for the preview page: nothing claimed, nothing sent."""
+    now = now or timezone.now()
+    prefs = NotificationPreferences.objects.get_or_create(user=user)[0]
+    period = DigestPeriod.WEEKLY if prefs.frequency == Frequency.WEEKLY else DigestPeriod.DAILY
+    [content] = gather([Due(user.id, period, now.astimezone(user.time_zone).date())], now)
+    return content, compose(content)
