@@ -192,7 +192,7 @@ def digest_context(content: DigestContent) -> dict:
     quiet = f"{prefs.quiet_hours_start:%H:%M}–{prefs.quiet_hours_end:%H:%M}" if prefs.quiet_hours_start else "none"
     return {
         "period_label": period_label,
-        "period_start": content.period_start,
+        "period_title": f"{content.period_start:%A, %B} {content.period_start.day}",
         "deals": deals,
         "more": content.total - len(deals),
         "total": content.total,
