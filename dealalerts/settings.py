@@ -151,6 +151,7 @@ CELERY_TASK_ROUTES = {
     "listings.*": {"queue": "ingest"},
     "alerts.*": {"queue": "ingest"},
     "notifications.deliver_batch": {"queue": "notify"},
+    "notifications.send_digest_batch": {"queue": "notify"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

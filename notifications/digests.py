@@ -15,13 +15,14 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.db import transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, Value
 from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from dealalerts.db import insert_ignoring_conflicts
+from dealalerts.db import insert_ignoring_conflicts, update_rows
 from listings.models import Listing, Source
 
 from . import emails, links
@@ -47,6 +48,7 @@ BATCH = 500
 TOP_DEALS = 5
 MAX_ATTEMPTS = 5
 GRACE = timedelta(days=1)
+LISTING_FIELDS = ("title", "price", "currency", "image_url", "deal_score", "deal_score_explanation")
 WINDOW = {DigestPeriod.DAILY: timedelta(days=2), DigestPeriod.WEEKLY: timedelta(days=8)}
 
 
@@ -133,12 +135,18 @@ def gather(dues: list[Due], now: datetime) -> list[DigestContent]:
         for u in User.objects.filter(id__in=[d.user_id for d in dues]).select_related("notification_preferences")
     }
     oldest = now - max(WINDOW.values())
+    waiting = Delivery.objects.filter(notification=OuterRef("pk"), status=DeliveryStatus.HELD)
     held = (
-        Notification.objects.filter(
-            user_id__in=users, digest__isnull=True, created_at__gte=oldest, deliveries__status=DeliveryStatus.HELD
-        )
-        .distinct()
+        Notification.objects.filter(user_id__in=users, digest__isnull=True, created_at__gte=oldest)
+        .filter(Exists(waiting))
         .select_related("listing")
+        .only(
+            "id",
+            "user_id",
+            "created_at",
+            "sources",
+            *(f"listing__{name}" for name in LISTING_FIELDS),
+        )
     )
     by_user: dict[int, list[Notification]] = defaultdict(list)
     for notification in held:
@@ -234,16 +242,16 @@ def send_due_digests(now: datetime | None = None, *, connection=None) -> DigestR
     """Claim and send every due digest, batch by batch; retry failed or abandoned ones."""
     now = now or timezone.now()
     run = DigestRun()
-    dues = due_digests(now) + _retryable(now)
+    dues = due_digests(now) + take_over_retryable(now)
     run.due = len(dues)
     with connection or get_connection() as mail:
         for start in range(0, len(dues), BATCH):
-            _send_batch(dues[start : start + BATCH], now, mail, run)
+            send_batch(dues[start : start + BATCH], now, mail, run)
             run.batches += 1
     return run
 
 
-def _retryable(now: datetime) -> list[Due]:
+def take_over_retryable(now: datetime) -> list[Due]:
     """Failed digests, and ones claimed by a tick that died, taken over by this tick (a conditional update)."""
     stale = now - timedelta(seconds=settings.NOTIFICATIONS_SENDING_TIMEOUT)
     retry = Q(status=DigestStatus.FAILED, attempts__lt=MAX_ATTEMPTS)
@@ -255,7 +263,7 @@ def _retryable(now: datetime) -> list[Due]:
     return [Due(*row, retry=True) for row in rows.values_list("user_id", "period", "period_start")]
 
 
-def _send_batch(dues: list[Due], now: datetime, mail, run: DigestRun) -> None:
+def send_batch(dues: list[Due], now: datetime, mail, run: DigestRun) -> None:
     fresh = [d for d in dues if not d.retry]
     claimed = insert_ignoring_conflicts(
         Digest,
@@ -286,44 +294,45 @@ def _send_batch(dues: list[Due], now: datetime, mail, run: DigestRun) -> None:
     mine = [d for d in dues if (d.user_id, d.period, d.period_start) in ids]
     if not mine:
         return
-    updates: list[Digest] = []
+    updates: list[dict] = []
     digested: dict[int, int] = {}
     for content in gather(mine, now):
-        digest = Digest(id=ids[(content.user.id, content.period, content.period_start)], deal_count=content.total)
-        if not content.total:
-            digest.status, digest.last_error = DigestStatus.EMPTY, ""
-            run.empty += 1
-        else:
-            outcome = send_message(
-                emails.message(
-                    compose(content),
-                    to=content.user.email,
-                    user_id=content.user.id,
-                    message_key=f"digest-{digest.id}",
-                    metadata={"digest_id": str(digest.id), "user_id": str(content.user.id), "kind": "digest"},
-                    connection=mail,
-                )
-            )
-            if isinstance(outcome, Sent):
-                digest.status, digest.sent_at, digest.provider_id, digest.last_error = (
-                    DigestStatus.SENT,
-                    now,
-                    outcome.provider_id[:200],
-                    "",
-                )
-                digested.update(dict.fromkeys(content.notification_ids, digest.id))
-                run.sent += 1
-            else:
-                digest.status, digest.last_error = DigestStatus.FAILED, outcome.error
-                run.failed += 1
+        digest = {
+            "id": ids[(content.user.id, content.period, content.period_start)],
+            "status": DigestStatus.EMPTY,
+            "deal_count": content.total,
+            "sent_at": None,
+            "provider_id": "",
+            "last_error": "",
+        }
         updates.append(digest)
-    Digest.objects.bulk_update(updates, ["status", "deal_count", "sent_at", "provider_id", "last_error"])
-    if digested:
-        notifications = [Notification(id=nid, digest_id=did) for nid, did in digested.items()]
-        Notification.objects.bulk_update(notifications, ["digest"])
-        Delivery.objects.filter(notification_id__in=list(digested), status=DeliveryStatus.HELD).update(
-            status=DeliveryStatus.SENT, sent_at=now, reason=Concat(F("reason"), Value("; sent in the digest"))
+        if not content.total:
+            run.empty += 1
+            continue
+        outcome = send_message(
+            emails.message(
+                compose(content),
+                to=content.user.email,
+                user_id=content.user.id,
+                message_key=f"digest-{digest['id']}",
+                metadata={"digest_id": str(digest["id"]), "user_id": str(content.user.id), "kind": "digest"},
+                connection=mail,
+            )
         )
+        if isinstance(outcome, Sent):
+            digest.update(status=DigestStatus.SENT, sent_at=now, provider_id=outcome.provider_id[:200])
+            digested.update(dict.fromkeys(content.notification_ids, digest["id"]))
+            run.sent += 1
+        else:
+            digest.update(status=DigestStatus.FAILED, last_error=outcome.error)
+            run.failed += 1
+    with transaction.atomic():  # one commit for the batch's bookkeeping
+        update_rows(Digest, updates, ("status", "deal_count", "sent_at", "provider_id", "last_error"))
+        if digested:
+            update_rows(Notification, [{"id": nid, "digest": did} for nid, did in digested.items()], ("digest",))
+            Delivery.objects.filter(notification_id__in=list(digested), status=DeliveryStatus.HELD).update(
+                status=DeliveryStatus.SENT, sent_at=now, reason=Concat(F("reason"), Value("; sent in the digest"))
+            )
 
 
 def preview(user: User, now: datetime | None = None) -> tuple[DigestContent, emails.Composed]:

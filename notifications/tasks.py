@@ -1,4 +1,8 @@
+from datetime import date, datetime
+
 from celery import shared_task
+from django.core.mail import get_connection
+from django.utils import timezone
 
 from . import digests, services
 
@@ -17,5 +21,23 @@ def sweep_outbox() -> dict:
 
 @shared_task(name="notifications.send_digests")
 def send_digests() -> dict:
-    """Send every daily or weekly digest whose local time has come; one per user and period."""
-    return vars(digests.send_due_digests())
+    """Find every daily or weekly digest whose local time has come and fan the work out in batches.
+
+    Each batch is its own task, so more worker processes send a big morning's digests faster; a
+    batch claims each (user, period) before sending, so a batch run twice sends nothing twice.
+    """
+    now = timezone.now()
+    due = digests.due_digests(now) + digests.take_over_retryable(now)
+    for start in range(0, len(due), digests.BATCH):
+        batch = [[d.user_id, d.period, d.period_start.isoformat(), d.retry] for d in due[start : start + digests.BATCH]]
+        send_digest_batch.delay(batch, now.isoformat())
+    return {"due": len(due)}
+
+
+@shared_task(name="notifications.send_digest_batch", acks_late=True, soft_time_limit=600)
+def send_digest_batch(batch: list[list], now: str) -> dict:
+    dues = [digests.Due(user_id, period, date.fromisoformat(day), retry) for user_id, period, day, retry in batch]
+    run = digests.DigestRun()
+    with get_connection() as mail:
+        digests.send_batch(dues, datetime.fromisoformat(now), mail, run)
+    return vars(run)

@@ -9,8 +9,10 @@ from django.db import connection, connections
 from notifications import digests
 from notifications.models import Delivery, Digest, DigestSchedule, NotificationPreferences
 from notifications.services import DealEvent, notify
+from notifications.tasks import send_digests
 from tests.factories import ListingFactory, UserFactory
 from tests.queries import count_queries
+from tests.waiting import wait_until
 
 # Wednesday 2026-11-25, 09:02 in Los Angeles (the factory's time zone).
 TICK = datetime(2026, 11, 25, 17, 2, tzinfo=UTC)
@@ -154,3 +156,15 @@ def test_preview_page_shows_the_next_digest_without_sending(client, postmark_pee
     page = client.get("/notifications/digest/preview/").content.decode()
     assert "Your daily deals" in page and "Deal 0.8" in page
     assert Digest.objects.count() == 0 and postmark_peer.requests == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_beat_tick_fans_batches_out_to_the_worker(celery_worker, postmark_peer):
+    users = [digest_user(digest_time=time(0, 0)) for _ in range(3)]  # due all day
+    for user in users:
+        hold(user, 0.7, when=datetime.now(UTC) - timedelta(minutes=5))
+    send_digests.delay()
+    postmark_peer.wait_for_messages(3, timeout=30)
+    assert wait_until(lambda: Digest.objects.filter(status="sent").count() == 3)
+    assert send_digests() == {"due": 0}  # the next tick finds nothing more to send
+    assert postmark_peer.stats()["accepted"] == 3
