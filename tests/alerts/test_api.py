@@ -2,14 +2,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from alerts.models import DealAlertRule
 from alerts.services import MAX_RULES_PER_USER
 from tests.factories import ListingFactory, UserFactory
+from tests.queries import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -190,12 +189,9 @@ def test_anonymous_is_401(api_client):
 
 def test_list_queries_are_constant(shopper, user):
     DealAlertRule.objects.create(user=user, name="one", keywords=["x"])
-    with CaptureQueriesContext(connection) as few:
-        shopper.get("/api/deal-alert-rules")
+    few = count_queries(lambda: shopper.get("/api/deal-alert-rules"))
     DealAlertRule.objects.bulk_create(DealAlertRule(user=user, name=f"r{i}", keywords=["x"]) for i in range(30))
-    with CaptureQueriesContext(connection) as many:
-        shopper.get("/api/deal-alert-rules")
-    assert len(few) == len(many)
+    assert count_queries(lambda: shopper.get("/api/deal-alert-rules")) == few
 
 
 def test_backtest_counts_listings_sold_since(shopper):

@@ -1,16 +1,15 @@
 """Live matching, the periodic sweep, and exactly-once recording, against the real database and worker."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
-from django.test.utils import CaptureQueriesContext
 
 from alerts import services
 from alerts.models import DealAlertMatch, DealAlertRule
 from notifications.models import Notification
+from tests.concurrency import run_twice_at_once
 from tests.factories import ListingFactory, UserFactory, raw_listing
+from tests.queries import count_queries
 from tests.waiting import wait_until
 
 
@@ -109,9 +108,7 @@ def test_match_queries_are_constant_as_rules_and_listings_grow():
             make_rule(user, name=f"r{i}", keywords=["bike", f"word{i}"])
         ids = [ListingFactory(title=f"Bike {i}").pk for i in range(listings)]
         services.match_listings(ids[:1])  # warm the index for this rule set
-        with CaptureQueriesContext(connection) as ctx:
-            services.match_listings(ids)
-        return len(ctx.captured_queries)
+        return count_queries(lambda: services.match_listings(ids))
 
     assert queries(1, 2) == queries(20, 40)
 
@@ -121,27 +118,8 @@ def test_two_workers_on_the_same_batch_record_one_row_each():
     user = UserFactory()
     rules = [make_rule(user, name=f"r{i}", keywords=["bike"]) for i in range(5)]
     ids = [ListingFactory(title=f"Bike {i}").pk for i in range(20)]
-    barrier = threading.Barrier(2 if connection.vendor != "sqlite" else 1)
-    errors: list[BaseException] = []
+    run_twice_at_once(lambda: services.match_listings(ids))
 
-    def worker():
-        try:
-            barrier.wait()
-            services.match_listings(ids)
-        except BaseException as error:  # surfaced below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-        if connection.vendor == "sqlite":  # one writer at a time there; the race needs PostgreSQL (CI)
-            thread.join()
-    for thread in threads:
-        thread.join()
-
-    assert not errors
     assert DealAlertMatch.objects.count() == len(rules) * len(ids)
     # One notification per listing, naming each rule once.
     assert notified() == [(user.pk, listing_id, sorted(r.pk for r in rules)) for listing_id in ids]

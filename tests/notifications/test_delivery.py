@@ -2,18 +2,17 @@
 
 import base64
 import json
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
 from django.utils import timezone
 
 from dealalerts.celery import app as celery_app
 from notifications import services
 from notifications.models import Delivery, DeliveryStatus, NotificationPreferences
 from notifications.services import DealEvent, deliver, notify
+from tests.concurrency import run_twice_at_once
 from tests.factories import ListingFactory, UserFactory
 
 
@@ -160,26 +159,7 @@ def test_the_sweep_settles_a_stuck_row_the_provider_has_and_resends_one_it_lacks
 def test_two_workers_delivering_the_same_rows_send_each_once(postmark_peer):
     users = [UserFactory() for _ in range(4)]
     ids = [queued(users[i % 4]).pk for i in range(40)]
-    barrier = threading.Barrier(2 if connection.vendor != "sqlite" else 1)
-    results, errors = [], []
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append(deliver(ids))
-        except BaseException as error:  # surfaced below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-        if connection.vendor == "sqlite":  # one writer at a time there; the race needs PostgreSQL (CI)
-            thread.join()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    results = run_twice_at_once(lambda: deliver(ids))
     assert sum(r.sent for r in results) == 40
     by_key = postmark_peer.stats()["by_key"]
     assert len(by_key) == 40 and set(by_key.values()) == {1}

@@ -1,15 +1,14 @@
 """Digests: due at the user's local time, one per (user, period), top deals first, never empty."""
 
-import threading
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from django.db import connection, connections
 
 from notifications import digests
 from notifications.models import Delivery, Digest, DigestSchedule, NotificationPreferences
 from notifications.services import DealEvent, notify
 from notifications.tasks import send_digests
+from tests.concurrency import run_twice_at_once
 from tests.factories import ListingFactory, UserFactory
 from tests.queries import count_queries
 from tests.waiting import wait_until
@@ -112,26 +111,7 @@ def test_two_ticks_at_once_send_one_digest_per_user(postmark_peer):
     users = [digest_user() for _ in range(6)]
     for user in users:
         hold(user, 0.7, 0.8)
-    barrier = threading.Barrier(2 if connection.vendor != "sqlite" else 1)
-    runs, errors = [], []
-
-    def tick():
-        try:
-            barrier.wait()
-            runs.append(digests.send_due_digests(TICK))
-        except BaseException as error:  # surfaced below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=tick) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-        if connection.vendor == "sqlite":
-            thread.join()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    runs = run_twice_at_once(lambda: digests.send_due_digests(TICK))
     assert sum(r.sent for r in runs) == 6 and postmark_peer.stats()["accepted"] == 6
     assert Digest.objects.count() == 6
 

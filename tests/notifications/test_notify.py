@@ -3,12 +3,11 @@
 from datetime import UTC, datetime, time
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from notifications.models import Delivery, Notification, NotificationPreferences
 from notifications.services import DealEvent, notify
 from tests.factories import ListingFactory, UserFactory
+from tests.queries import count_queries
 
 NOON_LA = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
 
@@ -110,8 +109,6 @@ def test_notify_queries_are_constant_as_events_grow():
         people = [UserFactory() for _ in range(users)]
         items = [ListingFactory() for _ in range(listings)]
         events = [rule_event(u, item, rule_id=i) for u in people for i, item in enumerate(items)]
-        with CaptureQueriesContext(connection) as ctx:
-            notify(events, now=NOON_LA)
-        return len(ctx.captured_queries)
+        return count_queries(lambda: notify(events, now=NOON_LA))
 
     assert queries(1, 1) == queries(4, 6)  # small enough that SQLite needs no second INSERT batch
