@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from celery import shared_task
+from django.db import IntegrityError
 from django.utils import timezone
 
 from . import services
@@ -8,7 +9,10 @@ from . import services
 SWEEP_OVERLAP = timedelta(minutes=5)
 
 
-@shared_task(name="alerts.match_new_listings")
+# Two batches matching different rules of one user to the same listing at the same moment can
+# both try to create that day's notification; the loser's transaction (matches included) rolls
+# back on the unique constraint, and the retry finds the winner's notification and joins it.
+@shared_task(name="alerts.match_new_listings", autoretry_for=(IntegrityError,), retry_backoff=1, max_retries=5)
 def match_new_listings(listing_ids: list[int]) -> None:
     services.match_listings(listing_ids)
 
