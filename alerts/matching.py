@@ -169,7 +169,7 @@ class Why:
         }
 
     def sentence(self) -> str:
-        parts = [f'mentions "{self.keyword}"'] if self.keyword else []
+        parts = [f"mentions “{self.keyword}”"] if self.keyword else []
         parts.append(self.price)
         if self.distance_mi is not None:
             parts.append(f"{self.distance_mi:.1f} mi away")

@@ -131,7 +131,7 @@ class TestCriteria:
 
     def test_why_in_words(self):
         why = match(rule(keywords=["thinkpad"], max_price=Decimal(500), center=SF, radius_mi=5.0), listing())
-        assert why.sentence() == 'mentions "thinkpad"; $300.00 is at most $500.00; 0.0 mi away; deal score 0.80'
+        assert why.sentence() == "mentions “thinkpad”; $300.00 is at most $500.00; 0.0 mi away; deal score 0.80"
 
 
 # --- the index returns exactly what brute force returns ------------------------------------------

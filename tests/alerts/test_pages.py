@@ -179,7 +179,7 @@ def test_test_partial_shows_count_per_day_window_and_samples_with_why(signed_in,
     assert "2 matching listings" in html and "in the last 30 days" in html and "about 0.07 a day" in html
     assert html.index("ThinkPad T14") < html.index("ThinkPad X1")  # newest first
     assert f'href="/listings/{t14.pk}/"' in html and f'href="/listings/{x1.pk}/"' in html
-    assert 'Why: mentions "thinkpad"; $300.00 is at most $500.00; deal score 0.70' in html
+    assert "Why: mentions “thinkpad”; $300.00 is at most $500.00; deal score 0.70" in html
     assert "P1" not in html and "Dell" not in html and "T480" not in html
 
     full = signed_in.get(f"/alerts/{rule.pk}/test/")  # without JavaScript: a page of its own

@@ -78,7 +78,7 @@ def test_shopper_saves_a_search_as_an_alert_tests_pauses_and_deletes_it(live_ser
     row.get_by_role("link", name="Test").click()
     expect(row.locator(".backtest-count")).to_contain_text("2 matching listings")
     expect(row.get_by_role("link", name="Lenovo ThinkPad T14 laptop")).to_be_visible()
-    expect(row.locator(".why").first).to_contain_text('mentions "thinkpad"')
+    expect(row.locator(".why").first).to_contain_text("mentions “thinkpad”")
 
     # Pause, then resume, with the toggle.
     row.get_by_role("button", name="Pause").click()
