@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Category, Listing, PricePoint, Source
+from .models import Listing, PricePoint, Source
 from .scoring import load_benchmarks, pick_benchmark, score_price
 from .tasks import announce_listing_changes
 from .text import key_words
@@ -125,7 +125,6 @@ def ingest_listings(items: list[ListingInput], *, now: datetime | None = None, a
     now = now or timezone.now()
     with transaction.atomic():
         existing = _existing(items)
-        category_names = dict(Category.objects.filter(id__in={i.category_id for i in items}).values_list("id", "name"))
         title_words = {i.title: key_words(i.title) for i in items if i.deal_score is None}
         benchmarks = (
             load_benchmarks({i.category_id for i in items if i.deal_score is None}, set().union(*title_words.values()))
@@ -151,7 +150,7 @@ def ingest_listings(items: list[ListingInput], *, now: datetime | None = None, a
                 score, why, computed = old["deal_score"], old["deal_score_explanation"], True
             else:
                 benchmark = pick_benchmark(item.category_id, title_words[item.title], benchmarks)
-                score, why = score_price(item.price, benchmark, category_names.get(item.category_id, ""))
+                score, why = score_price(item.price, benchmark)
                 computed = True
 
             deactivated_at = None if item.is_active else ((old or {}).get("deactivated_at") or now)
