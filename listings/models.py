@@ -98,7 +98,8 @@ class Listing(models.Model):
 class PricePoint(models.Model):
     """The listing's price from `recorded_at` on; one row per price change."""
 
-    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="price_points")
+    # No index of its own: pricepoint_listing_time (listing, recorded_at) serves the FK too.
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="price_points", db_index=False)
     price = models.DecimalField(max_digits=12, decimal_places=2)
     recorded_at = models.DateTimeField()
 

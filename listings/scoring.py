@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Category, Listing, PriceBenchmark
+from .models import Listing, PriceBenchmark
 from .text import key_words
 
 MIN_COMPARABLES = 5
@@ -33,6 +33,7 @@ class Benchmark:
     word: str
     median_price: Decimal
     sample_size: int
+    category_name: str = ""
 
 
 def pick_benchmark(
@@ -45,7 +46,7 @@ def pick_benchmark(
     return benchmarks.get((category_id, ""))
 
 
-def score_price(price: Decimal, benchmark: Benchmark | None, category_name: str = "") -> tuple[float | None, str]:
+def score_price(price: Decimal, benchmark: Benchmark | None) -> tuple[float | None, str]:
     """(score, plain-words explanation) for `price` against a benchmark."""
     if price == 0:
         return 1.0, "Free."
@@ -56,8 +57,8 @@ def score_price(price: Decimal, benchmark: Benchmark | None, category_name: str 
     score = float(max(Decimal(0), min(Decimal(1), Decimal("0.5") + discount)).quantize(Decimal("0.01")))
     percent = int((abs(discount) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     similar = f'similar listings mentioning "{benchmark.word}"' if benchmark.word else "similar listings"
-    if category_name:
-        similar += f" in {category_name}"
+    if benchmark.category_name:
+        similar += f" in {benchmark.category_name}"
     where = f"the median ${median:,.0f} of {benchmark.sample_size} {similar}"
     if percent == 0:
         return score, f"At {where}."
@@ -66,11 +67,11 @@ def score_price(price: Decimal, benchmark: Benchmark | None, category_name: str 
 
 
 def load_benchmarks(category_ids: set[int], title_words: set[str]) -> dict[tuple[int, str], Benchmark]:
-    """The benchmarks a batch can use, in one query."""
+    """The benchmarks a batch can use, with their category's name for the explanation, in one query."""
     rows = PriceBenchmark.objects.filter(category_id__in=category_ids, word__in=title_words | {""}).values_list(
-        "category_id", "word", "median_price", "sample_size"
+        "category_id", "word", "median_price", "sample_size", "category__name"
     )
-    return {(c, w): Benchmark(c, w, m, n) for c, w, m, n in rows}
+    return {(c, w): Benchmark(c, w, m, n, name) for c, w, m, n, name in rows}
 
 
 def refresh_price_benchmarks(now: datetime | None = None) -> int:
@@ -102,7 +103,6 @@ def refresh_price_benchmarks(now: datetime | None = None) -> int:
 
 def rescore_listings(chunk_size: int = 2000) -> int:
     """Re-score active listings whose score we computed, against the current benchmarks."""
-    names = dict(Category.objects.values_list("id", "name"))
     changed = 0
     queryset = Listing.objects.filter(is_active=True, deal_score_is_computed=True).only(
         "id", "category_id", "title", "price", "deal_score", "deal_score_explanation"
@@ -116,7 +116,7 @@ def rescore_listings(chunk_size: int = 2000) -> int:
         dirty = []
         for listing in listings:
             benchmark = pick_benchmark(listing.category_id, key_words(listing.title), benchmarks)
-            score, why = score_price(listing.price, benchmark, names.get(listing.category_id, ""))
+            score, why = score_price(listing.price, benchmark)
             if (score, why) != (listing.deal_score, listing.deal_score_explanation):
                 listing.deal_score, listing.deal_score_explanation = score, why
                 dirty.append(listing)

@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from listings import ingest as ingest_module
 from listings.ingest import ingest_listings
 from listings.models import Listing, PricePoint
 from listings.scoring import refresh_price_benchmarks
@@ -114,6 +115,97 @@ def test_score_without_comparables_says_so():
     assert listing.deal_score_explanation == "Not enough similar listings yet to judge this price."
 
 
+_STORED = [f.attname for f in Listing._meta.concrete_fields if f.name not in ("id", "external_id", "first_seen_at")]
+
+
+def test_an_update_stores_every_field_as_a_create_would():
+    ingest_listings([parse(external_id="a"), parse(external_id="b", deal_score=None)], now=FIXED_NOW)
+    changed = dict(
+        url="https://sfbay.craigslist.org/other.html",
+        title="ThinkPad X1 Carbon",
+        description="",
+        price="1234.50",
+        category="desktops",
+        condition="",
+        zip_code="10001",
+        image_url="",
+        seller="",
+        posted_at=None,
+        is_active=False,
+    )
+    later = FIXED_NOW + timedelta(days=1)
+    result = ingest_listings(
+        [parse(external_id="a", deal_score=None, **changed), parse(external_id="b", deal_score=0.3, **changed)],
+        now=later,
+    )
+    ingest_listings(
+        [parse(external_id="new-a", deal_score=None, **changed), parse(external_id="new-b", deal_score=0.3, **changed)],
+        now=later,
+    )
+
+    assert len(result.repriced) == 2
+    stored = {x["external_id"]: x for x in Listing.objects.values("external_id", *_STORED)}
+    for key in ("a", "b"):
+        updated, created = stored[key], stored[f"new-{key}"]
+        assert {k: v for k, v in updated.items() if k != "external_id"} == {
+            k: v for k, v in created.items() if k != "external_id"
+        }
+    assert stored["a"]["deal_score"] is None and stored["b"]["deal_score"] == 0.3
+
+
+needs_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the COPY path and its fallback are PostgreSQL's"
+)
+
+
+def _next_look_up_returns(stale: tuple, monkeypatch) -> None:
+    """Ingestion's next look-up returns `stale`, as if it had run before another writer's change."""
+    real_look_up = ingest_module._look_up
+
+    def look_up(items):
+        monkeypatch.setattr(ingest_module, "_look_up", real_look_up)
+        return stale
+
+    monkeypatch.setattr(ingest_module, "_look_up", look_up)
+
+
+@needs_postgresql
+def test_a_listing_another_writer_inserted_meanwhile_is_updated_not_duplicated(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    batch = [parse(external_id="a", price="250"), parse(external_id="b")]
+    looked_up = ingest_module._look_up(batch)
+    ingest_listings([parse(external_id="a", price="300")], now=FIXED_NOW)  # another writer
+    stored = Listing.objects.get()
+    _next_look_up_returns(looked_up, monkeypatch)
+
+    with django_capture_on_commit_callbacks() as announcements:
+        result = ingest_listings(batch, now=FIXED_NOW)
+
+    assert len(announcements) == 1  # the rolled-back first try announces nothing
+    b = Listing.objects.get(external_id="b")
+    assert (result.repriced, result.created) == ([stored.pk], [b.pk])
+    assert Listing.objects.count() == 2
+    assert Listing.objects.get(pk=stored.pk).price == Decimal("250.00")
+    assert PricePoint.objects.filter(listing=stored).count() == 2
+    assert PricePoint.objects.filter(listing=b).count() == 1
+
+
+@needs_postgresql
+def test_a_listing_another_writer_deleted_meanwhile_is_created_again(monkeypatch):
+    batch = [parse(external_id="a"), parse(external_id="b")]
+    ingest_listings(batch, now=FIXED_NOW)
+    looked_up = ingest_module._look_up(batch)
+    Listing.objects.filter(external_id="a").delete()  # another writer
+    _next_look_up_returns(looked_up, monkeypatch)
+
+    result = ingest_listings(batch, now=FIXED_NOW)
+
+    a, b = Listing.objects.get(external_id="a"), Listing.objects.get(external_id="b")
+    assert (result.created, result.unchanged) == ([a.pk], [b.pk])
+    assert PricePoint.objects.filter(listing=a).count() == 1
+
+
 def _queries_to_ingest(count: int, offset: int) -> int:
     items = [parse(external_id=f"q{offset + i}", deal_score=None, title=f"Laptop {i}") for i in range(count)]
     with CaptureQueriesContext(connection) as ctx:
@@ -130,6 +222,10 @@ def test_queries_per_batch_do_not_grow_with_the_table():
 def test_queries_per_batch_do_not_grow_with_the_batch():
     if connection.vendor == "postgresql":
         assert _queries_to_ingest(1000, 0) == _queries_to_ingest(5, 5000) <= 11
+        _queries_to_ingest(500, 10000)
+        _queries_to_ingest(3, 20000)
+        # Half stored, half new: the batch that needs every statement, still as many at any size.
+        assert _queries_to_ingest(1000, 10000) == _queries_to_ingest(6, 20000) <= 11
     else:  # SQLite caps parameters per statement, so Django splits large bulk inserts
         assert _queries_to_ingest(1000, 0) <= 10 + 2 * 1000 * 22 // 999
 
