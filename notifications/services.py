@@ -321,12 +321,14 @@ def claim(delivery_ids: list[int], now: datetime) -> list[int]:
         return []
     table = Delivery._meta.db_table
     marks = ", ".join(["%s"] * len(delivery_ids))
+    # As the ORM stores it: on SQLite, a naive UTC text the sweep's `claimed_at=` comparisons match.
+    stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET status = %s, attempts = attempts + 1, claimed_at = %s "
             f"WHERE id IN ({marks}) AND status IN (%s, %s) AND (not_before IS NULL OR not_before <= %s) "
             f"RETURNING id",
-            [DeliveryStatus.SENDING, now, *delivery_ids, DeliveryStatus.PENDING, DeliveryStatus.DEFERRED, now],
+            [DeliveryStatus.SENDING, stamp, *delivery_ids, DeliveryStatus.PENDING, DeliveryStatus.DEFERRED, stamp],
         )
         return sorted(row[0] for row in cursor.fetchall())
 
