@@ -9,10 +9,12 @@ retry or a second worker never sends it twice.
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from itertools import groupby
+from time import monotonic
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -340,6 +342,7 @@ class BatchResult:
     retrying: int = 0
     failed: int = 0
     skipped: int = 0
+    released: int = 0
 
 
 def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchResult:
@@ -347,30 +350,52 @@ def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchRes
 
     Each row is settled as soon as its send returns, so a worker killed mid-batch leaves at most
     the row it was sending in `sending`; the sweep resolves that one.
+
+    Rows still unsent when half of NOTIFICATIONS_SENDING_TIMEOUT has passed since the claim are
+    handed back (pending, enqueued again): past the timeout the sweep takes claimed rows back and
+    re-enqueues them, and we must not be sending them then as well.
     """
     result = BatchResult()
     claimed = claim(delivery_ids, now or timezone.now())
     result.claimed = len(claimed)
     if not claimed:
         return result
+    hand_back_at = monotonic() + settings.NOTIFICATIONS_SENDING_TIMEOUT / 2
     rows = list(
         Delivery.objects.filter(id__in=claimed)
         .select_related("notification__listing", "notification__user__notification_preferences")
         .order_by("channel", "id")
     )
-    for channel_name in dict.fromkeys(d.channel for d in rows):
+    done = 0
+    for channel_name, group in groupby(rows, key=lambda d: d.channel):
         channel = channels.get(channel_name)
         with channel.session():
-            for delivery in (d for d in rows if d.channel == channel_name):
+            for delivery in group:
+                if monotonic() >= hand_back_at:
+                    break
                 blocked = _blocked_reason(delivery)
                 if blocked:
                     _settle_skipped(delivery, blocked)
                     result.skipped += 1
-                    continue
-                outcome = channel.send(delivery)
-                settled = settle(delivery, outcome)
-                setattr(result, settled, getattr(result, settled) + 1)
+                else:
+                    outcome = channel.send(delivery)
+                    settled = settle(delivery, outcome)
+                    setattr(result, settled, getattr(result, settled) + 1)
+                done += 1
+        if monotonic() >= hand_back_at:
+            break
+    if done < len(rows):
+        result.released = release(rows[done:])
     return result
+
+
+def release(deliveries: list[Delivery]) -> int:
+    """Give claimed rows back unsent: pending again, their claim's attempt undone, and enqueued."""
+    released = Delivery.objects.filter(pk__in=[d.pk for d in deliveries], status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.PENDING, attempts=F("attempts") - 1
+    )
+    transaction.on_commit(lambda: enqueue(deliveries))  # a row no longer ours is not claimed again
+    return released
 
 
 def _blocked_reason(delivery: Delivery) -> str:
