@@ -145,4 +145,3 @@ def delete_rows(run: str) -> None:
     Notification.objects.filter(user__email__startswith=run).delete()
     User.objects.filter(email__startswith=run).delete()
     Listing.objects.filter(external_id__startswith=run).delete()
-
