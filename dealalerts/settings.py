@@ -85,6 +85,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }
+    # The test database is a file next to this one, not SQLite's default of memory: a test may
+    # start a Celery worker process, which must open the same database.
+    _sqlite_path = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {"NAME": str(_sqlite_path.with_name(f"test_{_sqlite_path.name}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -143,6 +147,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery closes Django's database connections around every task unless told to reuse them:
+# a new PostgreSQL backend per batch of deliveries. Reuse one for this many tasks.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # The listing pipeline (announce, match) has its own queue so bulk ingest never delays other work.
 # Deliveries have theirs ("notify"); urgent deliveries are sent on "urgent", which workers

@@ -7,12 +7,16 @@ retry or a second worker never sends it twice.
 """
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from itertools import groupby
+from time import monotonic
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -321,12 +325,14 @@ def claim(delivery_ids: list[int], now: datetime) -> list[int]:
         return []
     table = Delivery._meta.db_table
     marks = ", ".join(["%s"] * len(delivery_ids))
+    # As the ORM stores it: on SQLite, a naive UTC text the sweep's `claimed_at=` comparisons match.
+    stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET status = %s, attempts = attempts + 1, claimed_at = %s "
             f"WHERE id IN ({marks}) AND status IN (%s, %s) AND (not_before IS NULL OR not_before <= %s) "
             f"RETURNING id",
-            [DeliveryStatus.SENDING, now, *delivery_ids, DeliveryStatus.PENDING, DeliveryStatus.DEFERRED, now],
+            [DeliveryStatus.SENDING, stamp, *delivery_ids, DeliveryStatus.PENDING, DeliveryStatus.DEFERRED, stamp],
         )
         return sorted(row[0] for row in cursor.fetchall())
 
@@ -338,6 +344,7 @@ class BatchResult:
     retrying: int = 0
     failed: int = 0
     skipped: int = 0
+    released: int = 0
 
 
 def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchResult:
@@ -345,30 +352,56 @@ def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchRes
 
     Each row is settled as soon as its send returns, so a worker killed mid-batch leaves at most
     the row it was sending in `sending`; the sweep resolves that one.
+
+    Rows still unsent when half of NOTIFICATIONS_SENDING_TIMEOUT has passed since the claim are
+    handed back (pending, enqueued again): past the timeout the sweep takes claimed rows back and
+    re-enqueues them, and we must not be sending them then as well.
     """
     result = BatchResult()
     claimed = claim(delivery_ids, now or timezone.now())
     result.claimed = len(claimed)
     if not claimed:
         return result
+    hand_back_at = monotonic() + settings.NOTIFICATIONS_SENDING_TIMEOUT / 2
     rows = list(
         Delivery.objects.filter(id__in=claimed)
         .select_related("notification__listing", "notification__user__notification_preferences")
         .order_by("channel", "id")
     )
-    for channel_name in dict.fromkeys(d.channel for d in rows):
+    done = 0
+    for channel_name, group in groupby(rows, key=lambda d: d.channel):
         channel = channels.get(channel_name)
+        # A settle the database loses in a crash leaves the row `sending`; when the sweep can ask
+        # the provider whether it has the message, that costs nothing, so the settle need not wait
+        # for the disk. Otherwise the sweep would send it again: then it must.
+        durable = not channel.can_find_sent()
         with channel.session():
-            for delivery in (d for d in rows if d.channel == channel_name):
+            for delivery in group:
+                if monotonic() >= hand_back_at:
+                    break
                 blocked = _blocked_reason(delivery)
                 if blocked:
                     _settle_skipped(delivery, blocked)
                     result.skipped += 1
-                    continue
-                outcome = channel.send(delivery)
-                settled = settle(delivery, outcome)
-                setattr(result, settled, getattr(result, settled) + 1)
+                else:
+                    outcome = channel.send(delivery)
+                    settled = settle(delivery, outcome, durable=durable)
+                    setattr(result, settled, getattr(result, settled) + 1)
+                done += 1
+        if monotonic() >= hand_back_at:
+            break
+    if done < len(rows):
+        result.released = release(rows[done:])
     return result
+
+
+def release(deliveries: list[Delivery]) -> int:
+    """Give claimed rows back unsent: pending again, their claim's attempt undone, and enqueued."""
+    released = Delivery.objects.filter(pk__in=[d.pk for d in deliveries], status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.PENDING, attempts=F("attempts") - 1
+    )
+    transaction.on_commit(lambda: enqueue(deliveries))  # a row no longer ours is not claimed again
+    return released
 
 
 def _blocked_reason(delivery: Delivery) -> str:
@@ -387,28 +420,54 @@ def backoff_seconds(attempts: int, retry_after: float | None) -> float:
     return max(delay, retry_after or 0)
 
 
-def settle(delivery: Delivery, outcome: channels.Result, *, now: datetime | None = None) -> str:
-    """Record a send's outcome on a row we hold; returns 'sent', 'retrying' or 'failed'."""
+def settle(delivery: Delivery, outcome: channels.Result, *, now: datetime | None = None, durable: bool = True) -> str:
+    """Record a send's outcome on a row we hold; returns 'sent', 'retrying' or 'failed'.
+
+    `durable=False`: see `_settle_commit`.
+    """
     now = now or timezone.now()
     mine = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING)
     if isinstance(outcome, channels.Sent):
-        mine.update(status=DeliveryStatus.SENT, sent_at=now, provider_id=outcome.provider_id[:200], last_error="")
+        with _settle_commit(durable):
+            mine.update(status=DeliveryStatus.SENT, sent_at=now, provider_id=outcome.provider_id[:200], last_error="")
         return "sent"
     if isinstance(outcome, channels.Transient) and delivery.attempts < MAX_ATTEMPTS:
         not_before = now + timedelta(seconds=backoff_seconds(delivery.attempts, outcome.retry_after))
-        mine.update(status=DeliveryStatus.DEFERRED, not_before=not_before, last_error=outcome.error)
+        with _settle_commit(durable):
+            mine.update(status=DeliveryStatus.DEFERRED, not_before=not_before, last_error=outcome.error)
         return "retrying"
     error = (
         outcome.error
         if isinstance(outcome, channels.Permanent)
         else f"gave up after {delivery.attempts} attempts: {outcome.error}"
     )
-    mine.update(status=DeliveryStatus.FAILED, last_error=error)
+    with _settle_commit(durable):
+        mine.update(status=DeliveryStatus.FAILED, last_error=error)
     if isinstance(outcome, channels.Permanent) and outcome.address_dead and delivery.channel == "email":
         suppress_email(delivery.notification.user_id, f"the address was refused: {outcome.error}"[:200], now)
     elif delivery.channel != "email":
         fall_back_to_email(delivery, now)
     return "failed"
+
+
+@contextmanager
+def _settle_commit(durable: bool) -> Iterator[None]:
+    """The transaction of one settle; not `durable`: on PostgreSQL, one that commits without waiting
+    for its WAL to reach the disk (synchronous_commit off, for this transaction only).
+
+    That wait is most of a settle's cost, and a settle runs once per message. Skipping it is safe
+    only where a lost settle costs nothing: a database crash within a fraction of a second after
+    the commit can undo it, leaving the row `sending` (never pending: the claim commits durably
+    before the send), and the sweep then asks the provider, which has the message. A worker crash
+    cannot undo it. Other databases keep their own durability settings.
+    """
+    if durable or connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+        yield
 
 
 def _settle_skipped(delivery: Delivery, reason: str) -> None:

@@ -44,6 +44,10 @@ class Channel:
     def send(self, delivery: "Delivery") -> Result:
         raise NotImplementedError
 
+    def can_find_sent(self) -> bool:
+        """Whether `find_sent` can really ask the provider (else it always answers None)."""
+        return False
+
     def find_sent(self, delivery: "Delivery") -> str | None:
         """The provider's id for this delivery when the provider already has it, else None.
 

@@ -10,6 +10,7 @@ import requests
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused, AnymailRequestsAPIError
 from django.conf import settings
 from django.core.mail import get_connection
+from requests.utils import get_netrc_auth
 
 from .base import Channel, Permanent, Result, Sent, Transient
 
@@ -28,6 +29,7 @@ class EmailChannel(Channel):
     @contextmanager
     def session(self) -> Iterator[None]:
         with get_connection() as connection:
+            _resolve_environment_once(connection)
             self._local.connection = connection
             try:
                 yield
@@ -40,9 +42,12 @@ class EmailChannel(Channel):
         message = deal_email(delivery, connection=getattr(self._local, "connection", None))
         return send_message(message)
 
+    def can_find_sent(self) -> bool:
+        return settings.EMAIL_BACKEND == POSTMARK_BACKEND
+
     def find_sent(self, delivery: "Delivery") -> str | None:
         """Postmark can search sent messages by metadata; other backends cannot be asked."""
-        if settings.EMAIL_BACKEND != POSTMARK_BACKEND:
+        if not self.can_find_sent():
             return None
         anymail = settings.ANYMAIL
         base = anymail.get("POSTMARK_API_URL", "https://api.postmarkapp.com/")
@@ -55,6 +60,23 @@ class EmailChannel(Channel):
         response.raise_for_status()
         found = response.json().get("Messages") or []
         return found[0].get("MessageID", "found") if found else None
+
+
+def _resolve_environment_once(connection) -> None:
+    """Read requests' environment settings once per batch instead of once per message.
+
+    With `trust_env` (the default), every request re-reads the proxy variables, the CA bundle
+    variables and ~/.netrc: about a tenth of a send. For an anymail HTTP backend's session, resolve
+    them now for its API URL and pin them; the environment does not change within a batch.
+    """
+    session, api_url = getattr(connection, "session", None), getattr(connection, "api_url", None)
+    if not isinstance(session, requests.Session) or not session.trust_env or not api_url:
+        return  # SMTP, console, or nothing to resolve
+    resolved = session.merge_environment_settings(api_url, {}, None, None, None)
+    session.proxies = resolved["proxies"]
+    session.verify = resolved["verify"]
+    session.auth = session.auth or get_netrc_auth(api_url)
+    session.trust_env = False
 
 
 def send_message(message) -> Result:

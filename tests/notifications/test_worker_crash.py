@@ -1,0 +1,86 @@
+"""A Celery worker SIGKILLed mid-batch: the sweep and a new worker finish the job, every email sent once.
+
+Real processes over real sockets: a Postmark sink and `celery worker` subprocesses using the
+test database and the configured broker (PostgreSQL and Redis when set, else the SQLite file
+and the filesystem broker).
+"""
+
+import time
+from collections import Counter
+
+import pytest
+
+from dealalerts.celery import app as celery_app
+from notifications import services
+from notifications.models import Delivery, DeliveryStatus
+from notifications.services import DealEvent, notify
+from tests.factories import ListingFactory, UserFactory
+from tests.processes import POSTMARK_BACKEND, SINK_TOKEN, postmark_sink, start_worker, worker_env
+from tests.waiting import wait_until
+
+USERS, LISTINGS = 30, 10  # 300 deliveries, ten per user: the default daily cap lets all through
+SINK_DELAY = 0.02  # seconds per answer: a batch of 100 would take a few seconds, so the kill lands mid-batch
+SENDING_TIMEOUT = 2  # seconds before the sweep takes back a row left `sending`
+
+
+def purge_delivery_queues() -> None:
+    """A broker that outlives test runs may still hold messages from an earlier one."""
+    with celery_app.connection_for_write() as conn:
+        for queue in ("notify", "urgent"):
+            conn.default_channel.queue_purge(queue)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(settings, monkeypatch):
+    settings.NOTIFICATIONS_SENDING_TIMEOUT = SENDING_TIMEOUT
+    purge_delivery_queues()
+    with postmark_sink(delay=SINK_DELAY) as sink:
+        settings.EMAIL_BACKEND = POSTMARK_BACKEND  # the sweep, in this process, asks the sink too
+        settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": SINK_TOKEN, "POSTMARK_API_URL": sink.url + "/"}
+        users = [UserFactory() for _ in range(USERS)]
+        listings = [ListingFactory() for _ in range(LISTINGS)]
+        source = {"kind": "rule", "id": 7, "name": "Cheap ThinkPads", "why": "mentions “thinkpad”"}
+        with monkeypatch.context() as m:
+            m.setattr(services, "enqueue", lambda deliveries: None)  # enqueued below, once a worker runs
+            notify([DealEvent(u.pk, item.pk, source) for u in users for item in listings])
+        rows = list(Delivery.objects.all())
+        assert len(rows) == USERS * LISTINGS and {r.status for r in rows} == {DeliveryStatus.PENDING}
+        env = worker_env(sink.url, NOTIFICATIONS_SENDING_TIMEOUT=str(SENDING_TIMEOUT))
+
+        def count(status: str) -> int:
+            return Delivery.objects.filter(status=status).count()
+
+        worker = start_worker(env)
+        try:
+            services.enqueue(rows)
+            assert wait_until(lambda: count(DeliveryStatus.SENT) >= 20, timeout=30), worker.output()
+            worker.kill()  # SIGKILL to the process group: the main process and its pool child
+        finally:
+            worker.stop()
+        sent_at_kill, in_flight = count(DeliveryStatus.SENT), count(DeliveryStatus.SENDING)
+        assert 0 < sent_at_kill < len(rows)
+
+        worker = start_worker(env)
+        try:
+            swept: Counter[str] = Counter()
+            deadline = time.monotonic() + 45
+            while Delivery.objects.exclude(status=DeliveryStatus.SENT).exists():
+                assert time.monotonic() < deadline, worker.output()
+                time.sleep(SENDING_TIMEOUT / 2)
+                # Rows the killed worker left `sending`: settled if the sink has them, else sent again.
+                swept.update(services.sweep())
+        finally:
+            worker.stop()
+        by_key = sink.stats()["by_key"]
+
+    duplicates = sum(n - 1 for n in by_key.values() if n > 1)
+    lost = sum(1 for r in rows if by_key.get(r.dedup_key, 0) == 0)
+    sent = count(DeliveryStatus.SENT)
+    print(
+        f"\nworker SIGKILLed with {sent_at_kill} sent and {in_flight} in flight ('sending'); "
+        f"after the sweep: sent {sent}/{len(rows)}, duplicates {duplicates}, lost {lost} "
+        f"(the sweep found {swept['stuck_already_sent']} already sent, re-sent {swept['stuck_resent']})"
+    )
+    assert sent == len(rows)
+    assert (duplicates, lost) == (0, 0)
+    assert set(by_key) == {r.dedup_key for r in rows}

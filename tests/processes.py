@@ -1,0 +1,179 @@
+"""Subprocesses for benchmarks and crash tests: a Postmark sink and a real Celery worker.
+
+Both run in their own process group, so stopping (or SIGKILLing) one takes its children
+with it. No pytest here: `manage.py bench_delivery` uses this module too.
+
+    with postmark_sink(delay=0.01) as sink, celery_worker(worker_env(sink.url)) as worker:
+        ...  # enqueue; the worker sends to the sink
+        sink.stats()  # {"accepted": N, "by_key": {dedup_key: count}}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+POSTMARK_BACKEND = "anymail.backends.postmark.EmailBackend"
+SINK_TOKEN = "test-token"
+
+
+def _stop_group(process: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after `timeout` seconds."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        except ProcessLookupError:
+            return
+    _kill_group(process)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL the whole process group (the main process and any pool children) and reap the leader."""
+    with contextlib.suppress(ProcessLookupError):  # already gone, children included
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+# --- the Postmark sink ---------------------------------------------------------------------------
+
+
+@dataclass
+class Sink:
+    process: subprocess.Popen
+    url: str  # no trailing slash
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(f"{self.url}/_stats", timeout=30) as response:
+            return json.load(response)
+
+
+@contextmanager
+def postmark_sink(*, delay: float = 0.0) -> Iterator[Sink]:
+    """`python -m tests.peers postmark` in its own process; `delay` holds back every answer (seconds)."""
+    command = [sys.executable, "-m", "tests.peers", "postmark", "--port", "0", "--token", SINK_TOKEN]
+    if delay:
+        command += ["--delay", str(delay)]
+    process = subprocess.Popen(command, cwd=BASE_DIR, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()  # the first line; EOF ("") if it died on start-up
+        if not url.startswith("http://"):
+            raise RuntimeError(f"the Postmark sink did not start (exit code {process.poll()}): {url!r}")
+        yield Sink(process, url)
+    finally:
+        _stop_group(process, timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+# --- the Celery worker ----------------------------------------------------------------------------
+
+
+def database_url(settings_dict: dict | None = None) -> str:
+    """A DATABASE_URL naming the database this process uses (the test database inside a test)."""
+    db = settings_dict or connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        name = str(db["NAME"])
+        if name == ":memory:" or "mode=memory" in name:
+            raise RuntimeError("another process cannot open an in-memory SQLite database; give it a file")
+        return f"sqlite:///{Path(name).resolve()}"
+    if db["ENGINE"].endswith("postgresql"):
+        user = quote(db.get("USER") or "", safe="")
+        password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+        credentials = f"{user}{password}@" if user else ""
+        port = f":{db['PORT']}" if db.get("PORT") else ""
+        return f"postgres://{credentials}{db.get('HOST') or ''}{port}/{quote(db['NAME'], safe='')}"
+    raise RuntimeError(f"no DATABASE_URL for the {db['ENGINE']} engine")
+
+
+def worker_env(sink_url: str, **extra: str) -> dict[str, str]:
+    """The environment for a worker using this process's database and broker, emailing the sink."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dealalerts.settings",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "EMAIL_BACKEND": POSTMARK_BACKEND,
+        "ANYMAIL_POSTMARK_SERVER_TOKEN": SINK_TOKEN,
+        # anymail joins "email", "messages/outbound"... to this, so it ends with "/".
+        "ANYMAIL_POSTMARK_API_URL": sink_url.rstrip("/") + "/",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        **extra,
+    }
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children at once: no warm shutdown, nothing acked or settled."""
+        _kill_group(self.process)
+
+    def stop(self, timeout: float = 20) -> None:
+        """A warm shutdown (SIGTERM: finish the current task), SIGKILL after `timeout` seconds."""
+        _stop_group(self.process, timeout)
+
+    def output(self, tail: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-tail:] if self.log.exists() else ""
+
+
+def start_worker(
+    env: dict[str, str], *, queues: str = "notify,urgent", concurrency: int = 1, ready_timeout: float = 60
+) -> Worker:
+    """`celery -A dealalerts worker` in its own process group, returned once it says it is ready."""
+    log = Path(tempfile.gettempdir()) / f"dealalerts-worker-{uuid.uuid4().hex[:8]}.log"
+    command = [
+        sys.executable, "-m", "celery", "-A", "dealalerts", "worker",
+        "-Q", queues, "--concurrency", str(concurrency), "--pool", "prefork",
+        "--loglevel", "INFO", "--hostname", f"{log.stem}@%h",
+        # No cluster chatter: start-up is faster and the filesystem broker needs no broadcast.
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            command, cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    worker = Worker(process, log)
+    deadline = time.monotonic() + ready_timeout
+    while " ready." not in worker.output(tail=100_000):
+        if process.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            raise RuntimeError(f"the Celery worker did not start (exit code {process.poll()}):\n{worker.output()}")
+        time.sleep(0.1)
+    return worker
+
+
+@contextmanager
+def celery_worker(env: dict[str, str], **options) -> Iterator[Worker]:
+    worker = start_worker(env, **options)
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        worker.log.unlink(missing_ok=True)
