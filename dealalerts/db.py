@@ -37,8 +37,12 @@ def insert_ignoring_conflicts(
         return cursor.fetchall()
 
 
-def update_rows(model: type[models.Model], rows: list[dict], fields: tuple[str, ...]) -> int:
+def update_rows(
+    model: type[models.Model], rows: list[dict], fields: tuple[str, ...], *, only_where: dict | None = None
+) -> int:
     """Set `fields` of many rows (each dict has "id" and the fields) in one UPDATE … FROM (VALUES …).
+
+    `only_where`: {field: value} the rows must still have, e.g. a status that says they are ours.
 
     `bulk_update` writes a CASE per field with a branch per row: quadratic work in the database and
     slow to build in Python. Joining a VALUES list is linear. PostgreSQL and SQLite (3.33+).
@@ -62,10 +66,15 @@ def update_rows(model: type[models.Model], rows: list[dict], fields: tuple[str, 
     table = quote(opts.db_table)
     assignments = ", ".join(f"{quote(f.column)} = {typed(f)}" for f in columns)
     id_ref = "CAST(v.id AS bigint)" if postgres else "v.id"
+    conditions = [f"{table}.{quote(opts.pk.column)} = {id_ref}"]
+    for name, value in (only_where or {}).items():
+        field = opts.get_field(name)
+        conditions.append(f"{table}.{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH v ({', '.join(quote(n) for n in names)}) AS (VALUES {placeholders}) "
-            f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{quote(opts.pk.column)} = {id_ref}",
+            f"UPDATE {table} SET {assignments} FROM v WHERE {' AND '.join(conditions)}",
             params,
         )
         return cursor.rowcount

@@ -7,8 +7,6 @@ retry or a second worker never sends it twice.
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from itertools import groupby
@@ -20,6 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
+from dealalerts.db import update_rows
 from listings.models import Category, Listing
 
 from . import channels, policy
@@ -348,10 +347,12 @@ class BatchResult:
 
 
 def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchResult:
-    """Claim, send and settle a batch. Queries: one claim, one load, then one settle per row.
+    """Claim, send and settle a batch. Queries: one claim, one load, then the settles.
 
-    Each row is settled as soon as its send returns, so a worker killed mid-batch leaves at most
-    the row it was sending in `sending`; the sweep resolves that one.
+    Where the provider can be asked whether it has a message (`Channel.can_find_sent`), the
+    batch's sends are recorded together at the end: if the worker dies first, those rows stay
+    `sending` and the sweep finds them at the provider. Elsewhere each row is settled before the
+    next send, so a crash leaves at most the row being sent in doubt.
 
     Rows still unsent when half of NOTIFICATIONS_SENDING_TIMEOUT has passed since the claim are
     handed back (pending, enqueued again): past the timeout the sweep takes claimed rows back and
@@ -371,28 +372,44 @@ def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchRes
     done = 0
     for channel_name, group in groupby(rows, key=lambda d: d.channel):
         channel = channels.get(channel_name)
-        # A settle the database loses in a crash leaves the row `sending`; when the sweep can ask
-        # the provider whether it has the message, that costs nothing, so the settle need not wait
-        # for the disk. Otherwise the sweep would send it again: then it must.
-        durable = not channel.can_find_sent()
-        with channel.session():
-            for delivery in group:
-                if monotonic() >= hand_back_at:
-                    break
-                blocked = _blocked_reason(delivery)
-                if blocked:
-                    _settle_skipped(delivery, blocked)
-                    result.skipped += 1
-                else:
+        sent: list[dict] = []  # recorded together, when the provider can be asked after a crash
+        try:
+            with channel.session():
+                for delivery in group:
+                    if monotonic() >= hand_back_at:
+                        break
+                    done += 1
+                    blocked = _blocked_reason(delivery)
+                    if blocked:
+                        _settle_skipped(delivery, blocked)
+                        result.skipped += 1
+                        continue
                     outcome = channel.send(delivery)
-                    settled = settle(delivery, outcome, durable=durable)
+                    if isinstance(outcome, channels.Sent) and channel.can_find_sent():
+                        sent.append(_sent_row(delivery, outcome))
+                        result.sent += 1
+                        continue
+                    settled = settle(delivery, outcome)
                     setattr(result, settled, getattr(result, settled) + 1)
-                done += 1
+        finally:
+            update_rows(
+                Delivery, sent, ("status", "sent_at", "provider_id", "last_error"), only_where={"status": "sending"}
+            )
         if monotonic() >= hand_back_at:
             break
     if done < len(rows):
         result.released = release(rows[done:])
     return result
+
+
+def _sent_row(delivery: Delivery, outcome: channels.Sent) -> dict:
+    return {
+        "id": delivery.pk,
+        "status": DeliveryStatus.SENT,
+        "sent_at": timezone.now(),
+        "provider_id": outcome.provider_id[:200],
+        "last_error": "",
+    }
 
 
 def release(deliveries: list[Delivery]) -> int:
@@ -420,54 +437,26 @@ def backoff_seconds(attempts: int, retry_after: float | None) -> float:
     return max(delay, retry_after or 0)
 
 
-def settle(delivery: Delivery, outcome: channels.Result, *, now: datetime | None = None, durable: bool = True) -> str:
-    """Record a send's outcome on a row we hold; returns 'sent', 'retrying' or 'failed'.
-
-    `durable=False`: see `_settle_commit`.
-    """
+def settle(delivery: Delivery, outcome: channels.Result, *, now: datetime | None = None) -> str:
+    """Record a send's outcome on a row we hold; returns 'sent', 'retrying' or 'failed'."""
     now = now or timezone.now()
     mine = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING)
     if isinstance(outcome, channels.Sent):
-        with _settle_commit(durable):
-            mine.update(status=DeliveryStatus.SENT, sent_at=now, provider_id=outcome.provider_id[:200], last_error="")
+        mine.update(status=DeliveryStatus.SENT, sent_at=now, provider_id=outcome.provider_id[:200], last_error="")
         return "sent"
     if isinstance(outcome, channels.Transient) and delivery.attempts < MAX_ATTEMPTS:
         not_before = now + timedelta(seconds=backoff_seconds(delivery.attempts, outcome.retry_after))
-        with _settle_commit(durable):
-            mine.update(status=DeliveryStatus.DEFERRED, not_before=not_before, last_error=outcome.error)
+        mine.update(status=DeliveryStatus.DEFERRED, not_before=not_before, last_error=outcome.error)
         return "retrying"
-    error = (
-        outcome.error
-        if isinstance(outcome, channels.Permanent)
-        else f"gave up after {delivery.attempts} attempts: {outcome.error}"
-    )
-    with _settle_commit(durable):
-        mine.update(status=DeliveryStatus.FAILED, last_error=error)
+    error = outcome.error
+    if isinstance(outcome, channels.Transient):
+        error = f"gave up after {delivery.attempts} attempts: {error}"
+    mine.update(status=DeliveryStatus.FAILED, last_error=error)
     if isinstance(outcome, channels.Permanent) and outcome.address_dead and delivery.channel == "email":
         suppress_email(delivery.notification.user_id, f"the address was refused: {outcome.error}"[:200], now)
     elif delivery.channel != "email":
         fall_back_to_email(delivery, now)
     return "failed"
-
-
-@contextmanager
-def _settle_commit(durable: bool) -> Iterator[None]:
-    """The transaction of one settle; not `durable`: on PostgreSQL, one that commits without waiting
-    for its WAL to reach the disk (synchronous_commit off, for this transaction only).
-
-    That wait is most of a settle's cost, and a settle runs once per message. Skipping it is safe
-    only where a lost settle costs nothing: a database crash within a fraction of a second after
-    the commit can undo it, leaving the row `sending` (never pending: the claim commits durably
-    before the send), and the sweep then asks the provider, which has the message. A worker crash
-    cannot undo it. Other databases keep their own durability settings.
-    """
-    if durable or connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
-        yield
 
 
 def _settle_skipped(delivery: Delivery, reason: str) -> None:

@@ -144,13 +144,18 @@ class Worker:
 
 
 def start_worker(
-    env: dict[str, str], *, queues: str = "notify,urgent", concurrency: int = 1, ready_timeout: float = 60
+    env: dict[str, str],
+    *,
+    queues: str = "notify,urgent",
+    concurrency: int = 1,
+    pool: str = "prefork",
+    ready_timeout: float = 60,
 ) -> Worker:
     """`celery -A dealalerts worker` in its own process group, returned once it says it is ready."""
     log = Path(tempfile.gettempdir()) / f"dealalerts-worker-{uuid.uuid4().hex[:8]}.log"
     command = [
         sys.executable, "-m", "celery", "-A", "dealalerts", "worker",
-        "-Q", queues, "--concurrency", str(concurrency), "--pool", "prefork",
+        "-Q", queues, "--concurrency", str(concurrency), "--pool", pool,
         "--loglevel", "INFO", "--hostname", f"{log.stem}@%h",
         # No cluster chatter: start-up is faster and the filesystem broker needs no broadcast.
         "--without-gossip", "--without-mingle", "--without-heartbeat",

@@ -35,16 +35,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--deliveries", type=int, default=20000)
         parser.add_argument("--users", type=int, default=1000)
-        parser.add_argument("--worker-concurrency", type=int, default=1, help="Pool processes of the one worker.")
+        parser.add_argument("--worker-concurrency", type=int, default=1, help="Pool processes (or threads).")
+        parser.add_argument(
+            "--worker-pool",
+            choices=["prefork", "threads"],
+            default="prefork",
+            help="threads: one worker process sending concurrently (delivery is I/O-bound).",
+        )
         parser.add_argument("--timeout", type=float, default=900, help="Give up after this many seconds.")
 
-    def handle(self, deliveries: int, users: int, worker_concurrency: int, timeout: float, **options):
+    def handle(self, deliveries: int, users: int, worker_concurrency: int, worker_pool: str, timeout: float, **options):
         run = f"{PREFIX}-{uuid.uuid4().hex[:8]}"
         with ExitStack() as cleanup:  # unwinds in reverse: worker, rows, sink
             sink = cleanup.enter_context(postmark_sink())
             cleanup.callback(delete_rows, run)
             rows = create_deliveries(run, deliveries, min(users, deliveries))
-            cleanup.enter_context(celery_worker(worker_env(sink.url), concurrency=worker_concurrency))
+            cleanup.enter_context(celery_worker(worker_env(sink.url), concurrency=worker_concurrency, pool=worker_pool))
 
             started = time.perf_counter()
             services.enqueue(rows)
@@ -61,7 +67,8 @@ class Command(BaseCommand):
                     "per_s": round(deliveries / elapsed),
                     "duplicates": sum(count - 1 for count in by_key.values() if count > 1),
                     "lost": lost,
-                    "worker_processes": worker_concurrency,
+                    "worker_processes": worker_concurrency if worker_pool == "prefork" else 1,
+                    "pool": f"{worker_pool} x{worker_concurrency}",
                     "database": connection.vendor,
                 }
             )
