@@ -15,8 +15,14 @@ def insert_ignoring_conflicts(
     if not rows:
         return []
     opts, quote = model._meta, connection.ops.quote_name
-    # Every column, so model defaults apply to the ones a row leaves out (the database has none).
-    fields = [f for f in opts.concrete_fields if not f.primary_key]
+    # The given columns, and the model defaults of the others the database has no default for.
+    given = {key for row in rows[:1] for key in row}
+    fields = [
+        f
+        for f in opts.concrete_fields
+        if not f.primary_key
+        and (f.name in given or f.attname in given or (not f.has_db_default() and not (f.null and f.default is None)))
+    ]
     missing = object()
 
     def value(row: dict, field: models.Field):

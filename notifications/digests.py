@@ -12,13 +12,14 @@ Work goes in batches of users with a fixed number of queries per batch, whatever
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, Value
 from django.db.models.functions import Concat
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -48,6 +49,7 @@ BATCH = 500
 TOP_DEALS = 5
 MAX_ATTEMPTS = 5
 GRACE = timedelta(days=1)
+NEW_SOURCES_CACHE_KEY = "notifications:source-first-seen"
 LISTING_FIELDS = ("title", "price", "currency", "image_url", "deal_score", "deal_score_explanation")
 WINDOW = {DigestPeriod.DAILY: timedelta(days=2), DigestPeriod.WEEKLY: timedelta(days=8)}
 
@@ -116,7 +118,7 @@ class DigestContent:
     user: User
     period: str
     period_start: date
-    deals: list[Notification] = field(default_factory=list)  # the top ones, best first
+    deals: list["HeldDeal"] = field(default_factory=list)  # the top ones, best first
     total: int = 0
     new_sources: list[str] = field(default_factory=list)
     price_trends: list = field(default_factory=list)  # watched items (the watchlist fills this)
@@ -124,8 +126,23 @@ class DigestContent:
     notification_ids: list[int] = field(default_factory=list)  # every deal it covers, shown or not
 
 
-def _score(notification: Notification) -> float:
-    return notification.listing.deal_score if notification.listing.deal_score is not None else -1.0
+@dataclass(frozen=True)
+class HeldDeal:
+    """A held notification as a digest shows it (plain values: a digest run reads hundreds of thousands)."""
+
+    id: int
+    created_at: datetime
+    sources: list
+    title: str
+    price: Decimal
+    currency: str
+    image_url: str
+    deal_score: float | None
+    deal_score_explanation: str
+
+    @property
+    def rank(self) -> tuple[float, datetime]:
+        return (self.deal_score if self.deal_score is not None else -1.0, self.created_at)
 
 
 def gather(dues: list[Due], now: datetime) -> list[DigestContent]:
@@ -139,18 +156,11 @@ def gather(dues: list[Due], now: datetime) -> list[DigestContent]:
     held = (
         Notification.objects.filter(user_id__in=users, digest__isnull=True, created_at__gte=oldest)
         .filter(Exists(waiting))
-        .select_related("listing")
-        .only(
-            "id",
-            "user_id",
-            "created_at",
-            "sources",
-            *(f"listing__{name}" for name in LISTING_FIELDS),
-        )
+        .values_list("user_id", "id", "created_at", "sources", *(f"listing__{name}" for name in LISTING_FIELDS))
     )
-    by_user: dict[int, list[Notification]] = defaultdict(list)
-    for notification in held:
-        by_user[notification.user_id].append(notification)
+    by_user: dict[int, list[HeldDeal]] = defaultdict(list)
+    for user_id, *fields in held:
+        by_user[user_id].append(HeldDeal(*fields))
     sources = new_sources(now - WINDOW[DigestPeriod.WEEKLY])
     contents = []
     for due in dues:
@@ -158,8 +168,8 @@ def gather(dues: list[Due], now: datetime) -> list[DigestContent]:
         if user is None:
             continue
         window_start = now - WINDOW[due.period]
-        mine = [n for n in by_user.get(due.user_id, ()) if n.created_at >= window_start]
-        mine.sort(key=lambda n: (_score(n), n.created_at), reverse=True)
+        mine = [deal for deal in by_user.get(due.user_id, ()) if deal.created_at >= window_start]
+        mine.sort(key=lambda deal: deal.rank, reverse=True)
         since = now - (timedelta(days=7) if due.period == DigestPeriod.WEEKLY else timedelta(days=1))
         contents.append(
             DigestContent(
@@ -176,10 +186,16 @@ def gather(dues: list[Due], now: datetime) -> list[DigestContent]:
 
 
 def new_sources(since: datetime) -> list[tuple[str, datetime]]:
-    """Marketplaces whose first listing arrived after `since`: (label, first seen)."""
+    """Marketplaces whose first listing arrived after `since`: (label, first seen).
+
+    One aggregate over all listings: cached for a few minutes, as every batch of a tick asks.
+    """
     labels = dict(Source.choices)
-    firsts = Listing.objects.values("source").annotate(first=Min("first_seen_at")).filter(first__gte=since)
-    return [(labels.get(row["source"], row["source"]), row["first"]) for row in firsts]
+    firsts = cache.get(NEW_SOURCES_CACHE_KEY)
+    if firsts is None:
+        firsts = list(Listing.objects.values_list("source").annotate(first=Min("first_seen_at")))
+        cache.set(NEW_SOURCES_CACHE_KEY, firsts, timeout=300)
+    return [(labels.get(source, source), first) for source, first in firsts if first >= since]
 
 
 def digest_context(content: DigestContent) -> dict:
@@ -187,15 +203,15 @@ def digest_context(content: DigestContent) -> dict:
     period_label = "daily" if content.period == DigestPeriod.DAILY else "weekly"
     deals = [
         {
-            "title": n.listing.title,
-            "price": price_text(n.listing.price, n.listing.currency),
-            "image_url": n.listing.image_url,
-            "score_percent": round(n.listing.deal_score * 100) if n.listing.deal_score is not None else None,
-            "explanation": n.listing.deal_score_explanation,
-            "sources": n.sources,
-            "url": links.click_url(n.id, "digest"),
+            "title": deal.title,
+            "price": price_text(deal.price, deal.currency),
+            "image_url": deal.image_url,
+            "score_percent": round(deal.deal_score * 100) if deal.deal_score is not None else None,
+            "explanation": deal.deal_score_explanation,
+            "sources": deal.sources,
+            "url": links.click_url(deal.id, "digest"),
         }
-        for n in content.deals
+        for deal in content.deals
     ]
     quiet = f"{prefs.quiet_hours_start:%H:%M}–{prefs.quiet_hours_end:%H:%M}" if prefs.quiet_hours_start else "none"
     return {
@@ -216,7 +232,7 @@ def digest_context(content: DigestContent) -> dict:
             "max_per_day": prefs.max_per_day,
             "categories": ", ".join(prefs.category_filters) or "all",
         },
-        "history_url": links.absolute(reverse("notifications:history")),
+        "history_url": links.history_url(),
         "settings_url": links.settings_url(),
         "unsubscribe_url": links.unsubscribe_url(content.user.id),
     }

@@ -63,4 +63,13 @@ def click_from_token(token: str) -> tuple[int, str] | None:
 
 
 def settings_url() -> str:
-    return absolute(reverse("notifications:settings"))
+    return _page_url("notifications:settings", settings.SITE_URL)
+
+
+def history_url() -> str:
+    return _page_url("notifications:history", settings.SITE_URL)
+
+
+@cache
+def _page_url(url_name: str, site_url: str) -> str:
+    return site_url.rstrip("/") + reverse(url_name)

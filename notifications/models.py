@@ -192,14 +192,17 @@ class Digest(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests")
     period = models.CharField(max_length=10, choices=DigestPeriod.choices)
     period_start = models.DateField(help_text="The local day (daily) or the local day of the weekly digest.")
-    status = models.CharField(max_length=10, choices=DigestStatus.choices, default=DigestStatus.CLAIMED)
+    # Database defaults as well: digests are claimed by a raw INSERT naming only the key columns.
+    status = models.CharField(
+        max_length=10, choices=DigestStatus.choices, default=DigestStatus.CLAIMED, db_default=DigestStatus.CLAIMED
+    )
     created_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=1)
+    attempts = models.PositiveSmallIntegerField(default=1, db_default=1)
     sent_at = models.DateTimeField(null=True, blank=True)
-    deal_count = models.PositiveIntegerField(default=0)
-    provider_id = models.CharField(max_length=200, blank=True)
-    last_error = models.TextField(blank=True)
+    deal_count = models.PositiveIntegerField(default=0, db_default=0)
+    provider_id = models.CharField(max_length=200, blank=True, default="", db_default="")
+    last_error = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-period_start", "-id"]
