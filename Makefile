@@ -23,6 +23,7 @@ migrate: setup
 
 demo: migrate
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo_alerts
 
 ## make run: web, worker, beat and the demo feed in one terminal (Ctrl-C stops all).
 run: demo

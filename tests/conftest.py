@@ -8,6 +8,7 @@ overrides fixtures); without one, request `django_db_serialized_rollback`.
 """
 
 import pytest
+from django.db import connection
 from celery.contrib.testing.worker import start_worker
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
@@ -16,6 +17,23 @@ from dealalerts.celery import app as celery_app
 
 from .factories import UserFactory
 from .peers import http_peer, postmark_peer, smtp_peer  # noqa: F401
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _disconnect_leftover_sessions(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end the sessions threads left open (live servers, workers).
+
+    PostgreSQL refuses to drop a database others are connected to; pytest-django would only warn
+    and leave it behind.
+    """
+    yield
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
 
 
 @pytest.fixture
