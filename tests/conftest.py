@@ -8,8 +8,8 @@ overrides fixtures); without one, request `django_db_serialized_rollback`.
 """
 
 import pytest
-from django.db import connection
 from celery.contrib.testing.worker import start_worker
+from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
