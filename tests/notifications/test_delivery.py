@@ -14,6 +14,7 @@ from notifications.models import Delivery, DeliveryStatus, NotificationPreferenc
 from notifications.services import DealEvent, deliver, notify
 from tests.concurrency import run_twice_at_once
 from tests.factories import ListingFactory, UserFactory
+from tests.queries import count_queries
 
 
 @pytest.fixture
@@ -203,3 +204,13 @@ def test_the_esp_webhook_records_events_and_a_bounce_stops_email(client, postmar
     client.force_login(user)
     page = client.get("/notifications/settings/").content.decode()
     assert "Email is off" in page
+
+
+@pytest.mark.django_db
+def test_delivery_queries_do_not_grow_with_the_batch(postmark_peer):
+    """Claim, load, one record of the sends: the same for one row as for forty (Postmark can be asked)."""
+    users = [UserFactory() for _ in range(8)]  # at most six each: under the daily cap
+    one = [queued(users[0]).pk]
+    many = [queued(users[i % 8]).pk for i in range(40)]
+    assert count_queries(lambda: deliver(one)) == count_queries(lambda: deliver(many))
+    assert postmark_peer.stats()["accepted"] == 41
