@@ -3,15 +3,24 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.models import User
-from listings.signals import listings_ingested
+from listings.signals import listings_ingested, listings_rescored
 
 from .models import DealAlertRule
 from .tasks import match_new_listings
+
+RESCORED_BATCH = 1000
 
 
 @receiver(listings_ingested, dispatch_uid="alerts.match_ingested_listings")
 def match_ingested_listings(sender, created: list[int], repriced: list[int], **kwargs) -> None:
     match_new_listings.delay(created + repriced)
+
+
+@receiver(listings_rescored, dispatch_uid="alerts.match_rescored_listings")
+def match_rescored_listings(sender, raised: list[int], **kwargs) -> None:
+    """A listing whose deal score rose may now pass a rule's minimum score; matches are recorded once."""
+    for start in range(0, len(raised), RESCORED_BATCH):
+        match_new_listings.delay(raised[start : start + RESCORED_BATCH])
 
 
 @receiver(post_save, sender=User, dispatch_uid="alerts.home_zip_moves_radius_rules")

@@ -101,9 +101,15 @@ def refresh_price_benchmarks(now: datetime | None = None) -> int:
     return len(benchmarks)
 
 
-def rescore_listings(chunk_size: int = 2000) -> int:
+@dataclass(frozen=True)
+class Rescored:
+    changed: int
+    raised: list[int]  # ids whose score went up: they may now pass a rule's minimum score
+
+
+def rescore_listings(chunk_size: int = 2000) -> Rescored:
     """Re-score active listings whose score we computed, against the current benchmarks."""
-    changed = 0
+    changed, raised = 0, []
     queryset = Listing.objects.filter(is_active=True, deal_score_is_computed=True).only(
         "id", "category_id", "title", "price", "deal_score", "deal_score_explanation"
     )
@@ -118,8 +124,10 @@ def rescore_listings(chunk_size: int = 2000) -> int:
             benchmark = pick_benchmark(listing.category_id, key_words(listing.title), benchmarks)
             score, why = score_price(listing.price, benchmark)
             if (score, why) != (listing.deal_score, listing.deal_score_explanation):
+                if score is not None and (listing.deal_score is None or score > listing.deal_score):
+                    raised.append(listing.id)
                 listing.deal_score, listing.deal_score_explanation = score, why
                 dirty.append(listing)
         Listing.objects.bulk_update(dirty, ["deal_score", "deal_score_explanation"], batch_size=500)
         changed += len(dirty)
-    return changed
+    return Rescored(changed, raised)

@@ -4,3 +4,7 @@ from django.dispatch import Signal
 # (lists of listing ids). The matcher and the watchlist subscribe here, so the
 # listings app never imports the apps above it.
 listings_ingested = Signal()
+
+# Sent after the hourly re-scoring with `raised`: ids of listings whose deal score went up, which
+# may now pass a rule's minimum score.
+listings_rescored = Signal()

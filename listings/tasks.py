@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from .scoring import refresh_price_benchmarks, rescore_listings
-from .signals import listings_ingested
+from .signals import listings_ingested, listings_rescored
 
 
 @shared_task(name="listings.announce_listing_changes")
@@ -14,4 +14,6 @@ def announce_listing_changes(created: list[int], repriced: list[int]) -> None:
 def refresh_price_benchmarks_task() -> None:
     """Hourly: recompute median prices, then re-score the listings we scored ourselves."""
     refresh_price_benchmarks()
-    rescore_listings()
+    rescored = rescore_listings()
+    if rescored.raised:
+        listings_rescored.send(sender="listings", raised=rescored.raised)

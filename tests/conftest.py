@@ -75,6 +75,14 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
+def eager_tasks():
+    """Tasks the code under test enqueues run at once, in this thread (the real task code, no broker)."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
 def celery_worker(transactional_db, django_db_serialized_rollback):
     """A real Celery worker in a thread, consuming the configured broker's queues.
 

@@ -6,6 +6,7 @@ import pytest
 
 from alerts import services
 from alerts.models import DealAlertMatch, DealAlertRule
+from listings.tasks import refresh_price_benchmarks_task
 from notifications.models import Notification
 from tests.concurrency import run_twice_at_once
 from tests.factories import ListingFactory, UserFactory, raw_listing
@@ -135,3 +136,20 @@ def test_listing_posted_through_the_api_is_matched_by_the_worker(celery_worker, 
     assert wait_until(notified), "the worker never matched the listing"
     assert notified() == [(shopper.pk, listing_id, [rule.pk])], "the worker never matched the listing"
     assert DealAlertMatch.objects.get().why["keyword"] == "thinkpad"
+
+
+@pytest.mark.django_db
+def test_a_listing_whose_score_rises_at_the_hourly_rescore_is_matched_then(eager_tasks):
+    user = UserFactory()
+    rule = make_rule(user, keywords=["thinkpad"], min_deal_score=0.6)
+    for i in range(6):
+        ListingFactory(title=f"ThinkPad X{i} laptop", price=Decimal(500), deal_score=0.5)
+    stale = ListingFactory(title="ThinkPad T14 laptop", price=Decimal(300), deal_score=0.2, deal_score_is_computed=True)
+    assert services.match_listings([stale.pk]) == []  # 0.2 is under the rule's minimum
+
+    refresh_price_benchmarks_task()  # the hourly beat task: medians, then scores; $300 against $500 is 0.9
+
+    stale.refresh_from_db()
+    assert stale.deal_score == 0.9
+    assert DealAlertMatch.objects.filter(rule=rule, listing=stale).exists()
+    assert notified() == [(user.pk, stale.pk, [rule.pk])]

@@ -8,21 +8,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dealalerts.celery import app as celery_app
 from notifications import services
 from notifications.models import Delivery, DeliveryStatus, NotificationPreferences
 from notifications.services import DealEvent, deliver, notify
 from tests.concurrency import run_twice_at_once
 from tests.factories import ListingFactory, UserFactory
 from tests.queries import count_queries
-
-
-@pytest.fixture
-def eager_tasks():
-    """Tasks the code under test enqueues run at once, in this thread (the real task code)."""
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 def queued(user=None, **listing) -> Delivery:

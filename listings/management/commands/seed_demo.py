@@ -35,7 +35,7 @@ class Command(BaseCommand):
         self._users()
         created = self._replay(listings, days, seed)
         refresh_price_benchmarks()
-        rescored = rescore_listings()
+        rescored = rescore_listings().changed
         self._views(seed)
         self.stdout.write(
             self.style.SUCCESS(
