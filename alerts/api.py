@@ -133,40 +133,69 @@ class DealAlertRuleSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(f"Repeated channel: {', '.join(repeated)}.")
         return channels
 
+    CRITERIA = (
+        "keywords",
+        "categories",
+        "condition",
+        "min_price",
+        "max_price",
+        "location",
+        "radius_mi",
+        "min_deal_score",
+    )
+
     def validate(self, attrs: dict) -> dict:
         merged = {}
         if self.instance is not None:  # PATCH: judge the rule as it will be, not just the change
             merged = {f: getattr(self.instance, f) for f in self.Meta.fields if f not in self.Meta.read_only_fields}
         merged.update(attrs)
-        low, high = merged.get("min_price"), merged.get("max_price")
+        if errors := self._rule_errors(merged, check_criteria=True):
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def run_validation(self, data=serializers.empty):
+        """All the errors in one answer: DRF checks the whole rule only once every field is valid, so
+        "min above max" would otherwise wait until a bad name was fixed."""
+        try:
+            return super().run_validation(data)
+        except serializers.ValidationError as error:
+            if not isinstance(error.detail, dict) or not isinstance(data, dict):
+                raise
+            valid = self._valid_values(data, error.detail)
+            given_criteria = any(name in data for name in self.CRITERIA)
+            for name, messages in self._rule_errors(valid, check_criteria=not given_criteria).items():
+                error.detail.setdefault(name, [serializers.ErrorDetail(m, code="invalid") for m in messages])
+            raise
+
+    def _valid_values(self, data: dict, errors: dict) -> dict:
+        """The fields that passed, as validated values; the stored rule's for the rest on a PATCH."""
+        values = {}
+        if self.instance is not None:
+            values = {f: getattr(self.instance, f) for f in self.Meta.fields if f not in self.Meta.read_only_fields}
+        for name, field in self.fields.items():
+            if field.read_only or name in errors or name not in data:
+                continue
+            try:
+                values[name] = field.run_validation(data[name])
+            except serializers.ValidationError:
+                continue
+        return {name: value for name, value in values.items() if name not in errors}
+
+    def _rule_errors(self, rule: dict, *, check_criteria: bool) -> dict[str, list[str]]:
+        errors: dict[str, list[str]] = {}
+        low, high = rule.get("min_price"), rule.get("max_price")
         if low is not None and high is not None and low > high:
-            raise serializers.ValidationError({"max_price": ["Must be at least the minimum price."]})
-        if merged.get("radius_mi") and not merged.get("location"):
+            errors["max_price"] = ["Must be at least the minimum price."]
+        if rule.get("radius_mi") and not rule.get("location"):
             user = self.context["request"].user
             if not lookup_zip(getattr(user, "home_zip", "") or ""):
-                raise serializers.ValidationError(
-                    {"radius_mi": ["Give a location, or set a home ZIP code in your profile to measure from."]}
-                )
-        criteria = (
-            "keywords",
-            "categories",
-            "condition",
-            "min_price",
-            "max_price",
-            "location",
-            "radius_mi",
-            "min_deal_score",
-        )
-        if not any(merged.get(name) not in (None, "", []) for name in criteria):
-            raise serializers.ValidationError(
-                {
-                    "non_field_errors": [
-                        "Give the rule at least one criterion: keywords, a category, a condition, "
-                        "a price, a location or a minimum deal score."
-                    ]
-                }
-            )
-        return attrs
+                errors["radius_mi"] = ["Give a location, or set a home ZIP code in your profile to measure from."]
+        if check_criteria and not any(rule.get(name) not in (None, "", []) for name in self.CRITERIA):
+            errors["non_field_errors"] = [
+                "Give the rule at least one criterion: keywords, a category, a condition, "
+                "a price, a location or a minimum deal score."
+            ]
+        return errors
 
 
 class MatchSampleSerializer(serializers.Serializer):

@@ -202,3 +202,14 @@ def test_backtest_counts_listings_sold_since(shopper):
 
 def test_repeated_keywords_are_dropped_whatever_their_case(shopper):
     assert create(shopper, keywords=["ThinkPad", "thinkpads", "dell"]).json()["keywords"] == ["ThinkPad", "dell"]
+
+
+def test_every_error_comes_in_one_answer(shopper):
+    response = shopper.post(
+        "/api/deal-alert-rules",
+        {"name": "", "keywords": ["bike"], "min_price": 500, "max_price": 100, "radius_mi": 0},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert set(response.json()) == {"name", "max_price", "radius_mi"}
+    assert response.json()["max_price"] == ["Must be at least the minimum price."]
