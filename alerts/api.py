@@ -45,6 +45,12 @@ class KeywordList(serializers.ListField):
         return list({phrase(value): value for value in reversed(values)}.values())[::-1]  # drop repeats, keep order
 
 
+def _criteria(meta) -> tuple[str, ...]:
+    """What a rule matches on: every field a user writes but these (excluded keywords alone only veto)."""
+    not_criteria = {"name", "enabled", "exclude_keywords", "notification_channels"}
+    return tuple(f for f in meta.fields if f not in meta.read_only_fields and f not in not_criteria)
+
+
 class DealAlertRuleSerializer(serializers.ModelSerializer):
     name = serializers.CharField(max_length=100, allow_blank=False, trim_whitespace=True)
     keywords = KeywordList()
@@ -133,16 +139,7 @@ class DealAlertRuleSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(f"Repeated channel: {', '.join(repeated)}.")
         return channels
 
-    CRITERIA = (
-        "keywords",
-        "categories",
-        "condition",
-        "min_price",
-        "max_price",
-        "location",
-        "radius_mi",
-        "min_deal_score",
-    )
+    CRITERIA = _criteria(Meta)
 
     def validate(self, attrs: dict) -> dict:
         merged = {}

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from accounts.geo import bounding_box, lookup_zip
@@ -258,15 +258,11 @@ class Backtest:
     samples: list[tuple[Listing, Why]]
 
 
-def backtest(rule: DealAlertRule, *, now: datetime | None = None, days: int = BACKTEST_DAYS) -> Backtest:
-    """How many stored listings of the last `days` the rule matches, with a sample and each one's why.
-
-    SQL narrows by the cheap criteria; the predicate decides every listing it returns.
-    """
-    now = now or timezone.now()
-    spec = replace(rule_specs([rule])[0], enabled=True)  # a paused rule can be tested too
-    # Listings sold since were live when they appeared and would have alerted then: count them too.
-    listings = Listing.objects.filter(first_seen_at__gte=now - timedelta(days=days))
+def narrow(listings: QuerySet, spec: RuleSpec) -> QuerySet:
+    """The rule's criteria SQL can check cheaply: category, condition, prices, score, and the
+    radius as a bounding box. A superset of the matches; the predicate decides."""
+    if spec.location_unresolved:
+        return listings.none()
     if spec.category_ids:
         listings = listings.filter(category_id__in=spec.category_ids)
     if spec.condition:
@@ -280,6 +276,18 @@ def backtest(rule: DealAlertRule, *, now: datetime | None = None, days: int = BA
     if spec.center is not None:
         min_lat, max_lat, min_lon, max_lon = bounding_box(*spec.center, spec.radius_mi)
         listings = listings.filter(latitude__range=(min_lat, max_lat), longitude__range=(min_lon, max_lon))
+    return listings
+
+
+def backtest(rule: DealAlertRule, *, now: datetime | None = None, days: int = BACKTEST_DAYS) -> Backtest:
+    """How many stored listings of the last `days` the rule matches, with a sample and each one's why.
+
+    SQL narrows by the cheap criteria; the predicate decides every listing it returns.
+    """
+    now = now or timezone.now()
+    spec = replace(rule_specs([rule])[0], enabled=True)  # a paused rule can be tested too
+    # Listings sold since were live when they appeared and would have alerted then: count them too.
+    listings = narrow(Listing.objects.filter(first_seen_at__gte=now - timedelta(days=days)), spec)
     matched: list[tuple[int, Why]] = []
     for row in listings.order_by("-first_seen_at", "-id").values(*LISTING_FACT_FIELDS).iterator(chunk_size=2000):
         facts = ListingFacts.build(**{**row, "is_active": True})

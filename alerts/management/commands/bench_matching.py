@@ -27,15 +27,15 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.geo import all_zips, bounding_box, lookup_zip
+from accounts.geo import all_zips, lookup_zip
 from accounts.models import User
-from alerts.matching import ListingFacts, RuleIndex, match
+from alerts.matching import ListingFacts, RuleIndex, RuleSpec, match
 from alerts.models import DealAlertMatch, DealAlertRule
 from alerts.services import (
-    DEFAULT_RADIUS_MI,
     LISTING_FACT_FIELDS,
     build_index,
     category_descendants,
+    narrow,
     rule_spec,
 )
 from listings.demo import CATALOG, DEMO_ZIPS, make_listing
@@ -517,12 +517,13 @@ class Command(BaseCommand):
             return {"seconds": 0.0, "rules": 0, "listings": len(listing_ids), "queries": 0}
         picked = random.Random(f"{seed}-naive").sample(range(first, last + 1), min(sample * 3, last - first + 1))
         rules = list(enabled.filter(id__in=picked)[:sample])
+        specs = [rule_spec(r, home_zip=r.user.home_zip, slug_ids=slug_ids, descendants=descendants) for r in rules]
         Listing.objects.filter(id=listing_ids[0]).exists()  # warm the connection
         started = time.perf_counter()
         queries = 0
         for listing_id in listing_ids:
-            for rule in rules:
-                self._naive_query(rule, listing_id, slug_ids, descendants).exists()
+            for spec, rule in zip(specs, rules, strict=True):
+                self._naive_query(spec, rule, listing_id).exists()
                 queries += 1
         elapsed = time.perf_counter() - started
         return {
@@ -533,28 +534,9 @@ class Command(BaseCommand):
         }
 
     @staticmethod
-    def _naive_query(rule: DealAlertRule, listing_id: int, slug_ids: dict[str, int], descendants: dict):
+    def _naive_query(spec: RuleSpec, rule: DealAlertRule, listing_id: int):
         """The rule's criteria as ORM filters on one listing (keywords as substrings, as SQL can)."""
-        listings = Listing.objects.filter(id=listing_id, is_active=True)
-        if rule.categories:
-            ids = set().union(*(descendants[slug_ids[slug]] for slug in rule.categories if slug in slug_ids))
-            listings = listings.filter(category_id__in=ids)
-        if rule.condition:
-            listings = listings.filter(condition=rule.condition)
-        if rule.min_price is not None:
-            listings = listings.filter(price__gte=rule.min_price)
-        if rule.max_price is not None:
-            listings = listings.filter(price__lte=rule.max_price)
-        if rule.min_deal_score is not None:
-            listings = listings.filter(deal_score__gte=rule.min_deal_score)
-        if rule.location or rule.radius_mi:
-            place = lookup_zip(rule.location or rule.user.home_zip)
-            if place is None:
-                return listings.none()
-            min_lat, max_lat, min_lon, max_lon = bounding_box(
-                place.latitude, place.longitude, float(rule.radius_mi or DEFAULT_RADIUS_MI)
-            )
-            listings = listings.filter(latitude__range=(min_lat, max_lat), longitude__range=(min_lon, max_lon))
+        listings = narrow(Listing.objects.filter(id=listing_id, is_active=True), spec)
         if rule.keywords:
             any_keyword = Q()
             for keyword in rule.keywords:
