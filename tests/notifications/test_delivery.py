@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from dealalerts.celery import app as celery_app
 from notifications import services
 from notifications.models import Delivery, DeliveryStatus, NotificationPreferences
 from notifications.services import DealEvent, deliver, notify
@@ -205,3 +206,20 @@ def test_delivery_queries_do_not_grow_with_the_batch(postmark_peer):
     many = [queued(users[i % 8]).pk for i in range(40)]
     assert count_queries(lambda: deliver(one)) == count_queries(lambda: deliver(many))
     assert postmark_peer.stats()["accepted"] == 41
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_urgent_deliveries_go_to_their_own_queue():
+    with celery_app.connection_for_write() as conn:
+        for queue in ("notify", "urgent"):
+            conn.default_channel.queue_purge(queue)
+    user = UserFactory()
+    source = {"kind": "rule", "id": 1, "name": "Any", "why": ""}
+    notify([DealEvent(user.pk, ListingFactory(deal_score=0.95).pk, source)])  # urgent: score 0.9 or more
+    notify([DealEvent(user.pk, ListingFactory(deal_score=0.5).pk, source)])
+    with celery_app.connection_for_read() as conn:
+        waiting = {
+            queue: conn.default_channel.queue_declare(queue, passive=True).message_count
+            for queue in ("urgent", "notify")
+        }
+    assert waiting == {"urgent": 1, "notify": 1}

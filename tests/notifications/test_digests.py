@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.core.cache import cache
 
 from notifications import digests
 from notifications.models import Delivery, Digest, DigestSchedule, NotificationPreferences
@@ -148,3 +149,16 @@ def test_the_beat_tick_fans_batches_out_to_the_worker(celery_worker, postmark_pe
     assert wait_until(lambda: Digest.objects.filter(status="sent").count() == 3)
     assert send_digests() == {"due": 0}  # the next tick finds nothing more to send
     assert postmark_peer.stats()["accepted"] == 3
+
+
+@pytest.mark.django_db
+def test_the_digest_names_marketplaces_new_this_period(postmark_peer):
+    cache.delete(digests.NEW_SOURCES_CACHE_KEY)
+    ListingFactory(source="craigslist", first_seen_at=TICK - timedelta(days=40))  # known for long
+    user = digest_user()
+    hold(user, 0.7)  # a craigslist listing today
+    ListingFactory(source="offerup", first_seen_at=TICK - timedelta(hours=5))  # new this day
+    digests.send_due_digests(TICK)
+    [message] = postmark_peer.messages
+    assert "New marketplaces this day: OfferUp" in message["TextBody"]
+    assert "We now watch OfferUp too." in message["HtmlBody"]
