@@ -108,6 +108,11 @@ def _share(value):
         key = (frozenset, value)
     else:
         return value
+    return _intern(key, value)
+
+
+def _intern(key, value):
+    """The value stored under `key`, storing `value` there first if none is (the table is bounded)."""
     found = _shared.get(key)
     if found is None:
         if len(_shared) >= _SHARED_LIMIT:
@@ -122,12 +127,7 @@ def _share_keyword(item: tuple):
         return item
     if not all(type(word) is str for word in item[1]):
         return item
-    found = _shared.get(item)
-    if found is None:
-        if len(_shared) >= _SHARED_LIMIT:
-            _shared.clear()
-        _shared[item] = found = item
-    return found
+    return _intern(item, item)
 
 
 @dataclass(frozen=True, slots=True)
