@@ -77,7 +77,12 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A connection per request by default: `runserver` (make run) serves each HTTP connection on a new
+# thread, and a connection kept for reuse outlives its thread, so PostgreSQL ran out of them. Set
+# CONN_MAX_AGE > 0 only under a WSGI server with a fixed pool of threads (gunicorn); the health
+# check then replaces a kept connection the database has dropped instead of failing a request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web process read while the worker writes; the timeout waits out short locks.
     DATABASES["default"]["OPTIONS"] = {
