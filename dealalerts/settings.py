@@ -7,6 +7,7 @@ so `make run` needs no server. Set DATABASE_URL / REDIS_URL for PostgreSQL / Red
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -16,7 +17,20 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me-in-production-0123456789")
+# Development is DEBUG=true (`make run` sets it); only there may the key below, which anyone can
+# read here, sign sessions, unsubscribe links and click tokens. Everything else — production, the
+# worker, benchmarks — brings its own SECRET_KEY (the tests get theirs from pyproject.toml).
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me-in-production-0123456789"
+SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY if DEBUG else "")
+# Rotation: the new key signs, the retired ones (comma-separated) still verify what they signed.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+if not DEBUG and DEVELOPMENT_SECRET_KEY in (SECRET_KEY, *SECRET_KEY_FALLBACKS):
+    raise ImproperlyConfigured("SECRET_KEY must be set to your own value when DEBUG is off, not the development key")
+if not DEBUG and not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set when DEBUG is off: a long random value, e.g. from "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'` (DEBUG=true for development)"
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
