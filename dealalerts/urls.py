@@ -30,7 +30,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("alerts/", include("alerts.urls")),
     path("notifications/", include("notifications.urls")),
-    # The ESP's tracking webhooks (delivered, bounced, complained, opened, clicked), basic-auth protected.
-    path("anymail/", include("anymail.urls")),
+    # The configured ESP's tracking webhook only (delivered, bounced, …), once ANYMAIL_WEBHOOK_SECRET is set.
+    path("anymail/", include("notifications.webhooks")),
     path("", include("listings.urls")),
 ]

@@ -549,28 +549,6 @@ def suppress_email(user_id: int, reason: str, now: datetime | None = None) -> No
     )
 
 
-SUPPRESSING_EVENTS = {"bounced", "complained", "rejected"}
-
-
-def record_provider_event(
-    event_type: str, *, message_id: str, metadata: dict, timestamp: datetime | None, description: str = ""
-) -> int:
-    """Apply one ESP tracking event; returns how many deliveries it concerned."""
-    when = timestamp or timezone.now()
-    rows = Delivery.objects.none()
-    if metadata.get("dedup_key"):
-        rows = Delivery.objects.filter(dedup_key=metadata["dedup_key"])
-    elif message_id:
-        rows = Delivery.objects.filter(provider_id=message_id)
-    updated = rows.update(provider_event=event_type[:20], provider_event_at=when)
-    if event_type == "clicked":
-        Notification.objects.filter(deliveries__in=rows, clicked_at__isnull=True).update(clicked_at=when)
-    user_id = metadata.get("user_id") or next(iter(rows.values_list("notification__user_id", flat=True)), None)
-    if event_type in SUPPRESSING_EVENTS and user_id:
-        suppress_email(int(user_id), f"{event_type}: {description}".strip(": ")[:200], when)
-    return updated
-
-
 def record_click(notification_id: int, now: datetime | None = None) -> Notification | None:
     notification = Notification.objects.filter(pk=notification_id).first()
     if notification is not None and notification.clicked_at is None:
