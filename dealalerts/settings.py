@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "dealalerts.middleware.StorableTextMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.UserTimeZoneMiddleware",
@@ -184,7 +185,21 @@ REST_FRAMEWORK = {
         "ingest": env("THROTTLE_INGEST", default="600/min"),
     },
     "EXCEPTION_HANDLER": "dealalerts.api.exception_handler",
+    # Size, nesting and storable-text limits on every request body (dealalerts/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "dealalerts.parsers.JSONParser",
+        "dealalerts.parsers.FormParser",
+        "dealalerts.parsers.MultiPartParser",
+    ],
+    # How many proxies in front of us append to X-Forwarded-For; 0 trusts none and keys
+    # throttles and sign-in limits on the connecting address.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# A request body larger than this is refused (413 on the API). The default fits a full ingest
+# batch (1,000 listings) even with every text field at its maximum length (~12 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=16 * 1024 * 1024)
+# JSON nested deeper than this is refused with a 400; our deepest valid body has 3 levels.
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Deal Alerts API",
     "DESCRIPTION": "Second-hand marketplace deals, alert rules and notifications.",

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from .filters import ListingFilter
 from .ingest import ingest_listings
 from .models import Category, Listing
-from .validation import ALL_FIELDS, MAX_BATCH, REQUIRED, parse_batch
+from .validation import ALL_FIELDS, MAX_BATCH, MAX_PRICE, PRICE_PATTERN, REQUIRED, parse_batch
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -80,7 +80,13 @@ _LISTING_INPUT_SCHEMA = {
         "url": {"type": "string", "format": "uri", "maxLength": 500},
         "title": {"type": "string", "minLength": 1, "maxLength": 200},
         "description": {"type": "string", "maxLength": 10000},
-        "price": {"type": "string", "pattern": r"^\d{1,8}(\.\d{1,2})?$", "example": "249.99"},
+        "price": {
+            "oneOf": [
+                {"type": "string", "pattern": PRICE_PATTERN, "example": "249.99"},
+                {"type": "number", "minimum": 0, "maximum": float(MAX_PRICE), "multipleOf": 0.01},
+            ],
+            "description": 'A decimal string such as "249.99", or a JSON number with at most 2 decimal places.',
+        },
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "default": "USD"},
         "category": {"type": "string", "description": "A category slug from GET /api/categories."},
         "condition": {"type": "string", "enum": ["new", "excellent", "good", "fair", "poor"], "nullable": True},
