@@ -210,6 +210,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"ChannelEnum": "notifications.models.CHANNELS"},
 }
 
+# --- Sign-in limits (accounts/signin_limits.py): failed sign-ins per account and address, and
+# per address, within a sliding window; past either, sign-in is refused until failures age out.
+SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=5)
+SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=50)
+SIGNIN_FAILURE_WINDOW_SECONDS = env.int("SIGNIN_FAILURE_WINDOW_SECONDS", default=900)
+
 # --- Email: console by default; any ESP through anymail (see README: "Real providers").
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Deal Alerts <alerts@dealalerts.local>")

@@ -3,6 +3,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 
 from .filters import ListingFilter
 from .ingest import ingest_listings
@@ -58,6 +59,10 @@ class ListingSerializer(serializers.ModelSerializer):
     def get_distance_mi(self, instance) -> float | None:
         distance = getattr(instance, "distance_mi", None)
         return round(distance, 1) if distance is not None else None
+
+
+class IngestRateThrottle(UserRateThrottle):
+    scope = "ingest"
 
 
 class CanIngest(permissions.BasePermission):
@@ -129,6 +134,12 @@ class ListingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         if self.action == "create":
             return [CanIngest()]
         return [permissions.AllowAny()]
+
+    def get_throttles(self):
+        # Connectors post batches on their own budget (THROTTLE_INGEST), apart from reading.
+        if self.action == "create":
+            return [IngestRateThrottle()]
+        return super().get_throttles()
 
     @extend_schema(
         request={
