@@ -57,7 +57,7 @@ def wait_seconds(attempts: int, limit: Limit, now: float) -> int:
 
 def client_address(request: HttpRequest) -> str:
     """The client's address as DRF's throttles see it (REMOTE_ADDR, or X-Forwarded-For per NUM_PROXIES)."""
-    return BaseThrottle().get_ident(request)
+    return BaseThrottle().get_ident(request) or "unknown"  # a WSGI server may leave REMOTE_ADDR out
 
 
 def now() -> float:

@@ -150,3 +150,14 @@ def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit(victim):
 )
 def test_wait_seconds_runs_to_the_end_of_the_window(attempts, now, wait):
     assert wait_seconds(attempts, Limit(failures=5, window_s=900), now) == wait
+
+
+def test_a_request_without_a_remote_address_is_still_limited(victim):
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/api/auth/token")
+    del request.META["REMOTE_ADDR"]
+    for n in range(5):
+        assert signin_limits.authenticate_limited(request, EMAIL, f"guess-{n}") is None
+    with pytest.raises(signin_limits.SignInRefused):
+        signin_limits.authenticate_limited(request, EMAIL, PASSWORD)
