@@ -2,6 +2,7 @@
 text the database cannot store, non-finite numbers in query strings, and prices outside the schema."""
 
 import json
+import re
 
 import pytest
 from django.urls import path
@@ -224,3 +225,16 @@ def test_the_token_endpoint_still_works(api_client):
     body = json.dumps({"email": "a@example.com", "password": "correct-horse-battery"})
     response = api_client.post("/api/auth/token", body, content_type="application/json")
     assert response.status_code == 200
+
+
+def test_pages_send_a_content_security_policy_with_the_scripts_nonce(client):
+    response = client.get("/accounts/signup/")
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
+    assert f'<script nonce="{nonce}">' in response.content.decode()
+    assert "unsafe-inline" not in policy
+
+
+def test_swagger_ui_is_exempt_from_the_policy(client):
+    assert "Content-Security-Policy" not in client.get("/api/docs/")
