@@ -5,7 +5,6 @@ has no UTF-8 form, so it fails both the database and the JSON renderer echoing i
 Nesting is bounded, so a hostile body cannot make validation or rendering recurse without limit.
 """
 
-from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -44,29 +43,29 @@ class TooDeep(Exception):
 def first_unstorable(data: Any, max_depth: int) -> tuple[list[str], str] | None:
     """The path (keys and list indexes, as text) to the first string, key or value, that cannot be
     stored, with the reason; None when all is well. Raises TooDeep past `max_depth` levels of nesting.
-    Iterative, so the walk itself cannot overflow the stack."""
+    Iterative, so the walk itself cannot overflow the stack; a path is built only for containers."""
+    if isinstance(data, str):
+        problem = text_problem(data)
+        return ([], problem) if problem else None
     stack: list[tuple[Any, list[str]]] = [(data, [])]
     while stack:
         value, path = stack.pop()
-        if isinstance(value, str):
-            if problem := text_problem(value):
-                return path, problem
-        elif isinstance(value, dict | list):
-            if len(path) >= max_depth:
-                raise TooDeep
-            children = list(_children(value, path))
-            for key, _child in children:
-                if problem := text_problem(key):
-                    return [*path, printable_name(key)], problem
-            stack.extend((child, [*path, key]) for key, child in reversed(children))
+        if not isinstance(value, dict | list):
+            continue
+        if len(path) >= max_depth:
+            raise TooDeep
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        containers = []
+        for key, child in items:
+            if isinstance(key, str) and (problem := text_problem(key)):
+                return [*path, printable_name(key)], problem
+            if isinstance(child, str):
+                if problem := text_problem(child):
+                    return [*path, str(key)], problem
+            elif isinstance(child, dict | list):
+                containers.append((child, [*path, str(key)]))
+        stack.extend(reversed(containers))
     return None
-
-
-def _children(value: dict | list, path: list[str]) -> Iterator[tuple[str, Any]]:
-    if isinstance(value, dict):
-        yield from ((str(key), child) for key, child in value.items())
-    else:
-        yield from ((str(index), child) for index, child in enumerate(value))
 
 
 def form_fields(query: QueryDict) -> dict[str, Any]:

@@ -238,3 +238,21 @@ def test_pages_send_a_content_security_policy_with_the_scripts_nonce(client):
 
 def test_swagger_ui_is_exempt_from_the_policy(client):
     assert "Content-Security-Policy" not in client.get("/api/docs/")
+
+
+@pytest.mark.parametrize(("levels", "too_deep"), [(32, False), (33, True)])
+def test_the_depth_limit_counts_levels_of_nesting(levels, too_deep):
+    from dealalerts.request_checks import TooDeep, first_unstorable
+
+    data = json.loads("[" * levels + "]" * levels)
+    if too_deep:
+        with pytest.raises(TooDeep):
+            first_unstorable(data, 32)
+    else:
+        assert first_unstorable(data, 32) is None
+
+
+def test_the_first_bad_string_is_named_by_its_path():
+    from dealalerts.request_checks import NUL_MESSAGE, first_unstorable
+
+    assert first_unstorable({"a": ["ok", {"b": "x\x00"}]}, 32) == (["a", "1", "b"], NUL_MESSAGE)
