@@ -36,10 +36,7 @@ class SignInRefused(Exception):
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
         minutes = max(1, round(retry_after / 60))
-        super().__init__(
-            f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}, "
-            "or reset your password."
-        )
+        super().__init__(f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
 
 
 def limits() -> tuple[Limit, Limit]:
