@@ -1,10 +1,11 @@
-from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
+
+from .signin_limits import SignInRefused, authenticate_limited
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -12,7 +13,10 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
 
     def validate(self, attrs):
-        user = authenticate(self.context["request"], username=attrs["email"].lower(), password=attrs["password"])
+        try:
+            user = authenticate_limited(self.context["request"], attrs["email"].lower(), attrs["password"])
+        except SignInRefused as refusal:
+            raise exceptions.Throttled(wait=refusal.retry_after, detail=str(refusal)) from None
         if user is None:
             raise serializers.ValidationError({"password": ["Email or password is wrong."]})
         attrs["user"] = user

@@ -8,4 +8,6 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("profile/api-token/", views.api_token_create, name="api-token"),
+    path("profile/api-token/revoke/", views.api_token_revoke, name="api-token-revoke"),
 ]

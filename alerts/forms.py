@@ -56,6 +56,8 @@ def _number_text(value) -> str:
         number = Decimal(str(value))
     except InvalidOperation:
         return str(value)
+    if not number.is_finite():  # "sNaN" from a link: shown as sent, and the serializer says why on save
+        return str(value)
     return f"{number.normalize():f}" if number == number.to_integral() else f"{number:f}".rstrip("0")
 
 

@@ -7,6 +7,7 @@ so `make run` needs no server. Set DATABASE_URL / REDIS_URL for PostgreSQL / Red
 from pathlib import Path
 
 import environ
+from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -59,9 +60,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "dealalerts.middleware.StorableTextMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.UserTimeZoneMiddleware",
@@ -203,7 +206,21 @@ REST_FRAMEWORK = {
         "ingest": env("THROTTLE_INGEST", default="600/min"),
     },
     "EXCEPTION_HANDLER": "dealalerts.api.exception_handler",
+    # Size, nesting and storable-text limits on every request body (dealalerts/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "dealalerts.parsers.JSONParser",
+        "dealalerts.parsers.FormParser",
+        "dealalerts.parsers.MultiPartParser",
+    ],
+    # How many proxies in front of us append to X-Forwarded-For; 0 trusts none and keys
+    # throttles and sign-in limits on the connecting address.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# A request body larger than this is refused (413 on the API). The default fits a full ingest
+# batch (1,000 listings) even with every text field at its maximum length (~12 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=16 * 1024 * 1024)
+# JSON nested deeper than this is refused with a 400; our deepest valid body has 3 levels.
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Deal Alerts API",
     "DESCRIPTION": "Second-hand marketplace deals, alert rules and notifications.",
@@ -212,6 +229,29 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Alert rules and preferences share the channel list: one enum in the schema.
     "ENUM_NAME_OVERRIDES": {"ChannelEnum": "notifications.models.CHANNELS"},
+}
+
+# --- Sign-in limits (accounts/signin_limits.py): failed sign-ins per account and address, and
+# per address, within a sliding window; past either, sign-in is refused until failures age out.
+SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=5)
+SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=50)
+SIGNIN_FAILURE_WINDOW_SECONDS = env.int("SIGNIN_FAILURE_WINDOW_SECONDS", default=900)
+
+# --- Content-Security-Policy (django-csp): our own scripts and styles only; the two inline
+# scripts carry the request's nonce. Listing photos come from the marketplaces (https).
+# Swagger UI (/api/docs/) is exempt: it needs its own inline script.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", csp_constants.NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "https:", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
 }
 
 # --- Email: console by default; any ESP through anymail (see README: "Real providers").

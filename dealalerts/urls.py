@@ -23,6 +23,8 @@ api_urls = [
     path("", include(router.urls)),
 ]
 
+handler500 = "dealalerts.api.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include((api_urls, "api"))),
