@@ -15,6 +15,7 @@ from django_htmx.http import retarget
 
 from listings.models import Condition
 from listings.selectors import categories_in_tree_order
+from notifications.services import channel_choice
 
 from . import services
 from .api import DealAlertRuleSerializer
@@ -39,6 +40,12 @@ def rule_rows(rules: list[DealAlertRule]) -> list[RuleRow]:
     return [
         RuleRow(rule, criteria_summary(rule, names), channels_summary(rule), counts.get(rule.id, 0)) for rule in rules
     ]
+
+
+def saved_message(request: HttpRequest, rule: DealAlertRule, otherwise: str = "") -> str:
+    """ "Saved.", and where its deals will go when that is not what the rule asks (the policy's own answer)."""
+    note = channel_choice(request.user, tuple(rule.notification_channels)).sentence
+    return " ".join(part for part in (f"Alert “{rule.name}” saved.", note or otherwise) if part)
 
 
 def users_rule(request: HttpRequest, rule_id: int) -> DealAlertRule:
@@ -86,7 +93,7 @@ def rule_new(request: HttpRequest) -> HttpResponse:
         except services.RuleLimitReached as error:
             form.errors = {"non_field_errors": [str(error)]}
         else:
-            messages.success(request, f"Alert “{rule.name}” saved. We will tell you when a listing matches it.")
+            messages.success(request, saved_message(request, rule, "We will tell you when a listing matches it."))
             return redirect("alerts:rules")
     return render_form(request, form, None)
 
@@ -100,7 +107,7 @@ def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
     form = RuleForm.from_post(request.POST)
     if serializer := validate(request, form, instance=rule):
         services.update_rule(rule, **serializer.validated_data)
-        messages.success(request, f"Alert “{rule.name}” saved.")
+        messages.success(request, saved_message(request, rule))
         return redirect("alerts:rules")
     return render_form(request, form, rule)
 
