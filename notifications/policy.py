@@ -74,12 +74,15 @@ class Preferences:
         """The user's channels that can reach them now: switched on and verified."""
         return tuple(c for c in self.channels if c in self.verified)
 
+    def unusable_because(self, channel: str) -> str:
+        """Why a channel cannot be used ("not set up", "off in your settings"); "" when it can."""
+        if channel not in self.verified:
+            return self.not_verified_because.get(channel, "not set up")
+        return "" if channel in self.channels else "off in your settings"
+
     def why_unusable(self, channel: str) -> str:
         """Why a channel cannot be used, as a clause: "SMS is not set up", "Push is off in your settings"."""
-        label = CHANNEL_LABELS.get(channel, channel)
-        if channel not in self.verified:
-            return f"{label} is {self.not_verified_because.get(channel, 'not set up')}"
-        return f"{label} is off in your settings"
+        return f"{CHANNEL_LABELS.get(channel, channel)} is {self.unusable_because(channel)}"
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ class ChannelChoice:
         """What a user is told when saving a rule; "" when its channels are all usable."""
         if not self.channels:
             problems = f" ({'; '.join(self.notes)})" if self.notes else ""
-            return f"No channel can reach you yet{problems}: turn one on in your notification settings."
+            return f"No channel can reach you yet{problems}: fix it in your notification settings."
         if not self.notes:
             return ""
         only = "" if self.fallback else " only"

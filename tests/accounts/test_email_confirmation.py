@@ -164,3 +164,25 @@ def test_the_migration_counts_existing_users_as_confirmed_so_their_alerts_keep_c
     migration.confirm_existing_users(apps, None)
     earlier.refresh_from_db()
     assert earlier.email_confirmed_at == earlier.date_joined
+
+
+def test_a_new_address_set_in_admin_needs_confirming_again(admin_client):
+    user = UserFactory(email="before@example.com")
+    form = {
+        "email": "after@example.com",
+        "first_name": "",
+        "last_name": "",
+        "time_zone": "America/Los_Angeles",
+        "home_zip": "94103",
+        "is_active": "on",
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+        "email_confirmed_at_0": user.email_confirmed_at.strftime("%Y-%m-%d"),
+        "email_confirmed_at_1": user.email_confirmed_at.strftime("%H:%M:%S"),
+    }
+    response = admin_client.post(f"/admin/accounts/user/{user.pk}/change/", form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    user.refresh_from_db()
+    assert (user.email, user.email_confirmed_at) == ("after@example.com", None)

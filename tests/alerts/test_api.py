@@ -238,7 +238,7 @@ def test_a_rule_no_channel_can_deliver_is_saved_with_a_note_not_an_error(api_cli
     assert response.status_code == 201
     assert response.json()["delivery_channels"] == []
     assert response.json()["channel_notes"] == [
-        "No channel can reach you yet (Email is not confirmed yet): turn one on in your notification settings."
+        "No channel can reach you yet (Email is not confirmed yet): fix it in your notification settings."
     ]
 
 

@@ -393,5 +393,15 @@ def test_saving_a_rule_no_channel_can_deliver_says_what_to_fix(client):
     assert DealAlertRule.objects.filter(user=user).count() == 1  # saved all the same
     assert (
         "saved. No channel can reach you yet (SMS is not set up; Email is not confirmed yet): "
-        "turn one on in your notification settings." in response.content.decode()
+        "fix it in your notification settings." in response.content.decode()
     )
+
+
+def test_the_form_marks_channels_that_cannot_be_used_now(signed_in, user):
+    page = signed_in.get("/alerts/new/").content.decode()
+    assert re.search(r'value="email"[^>]*> Email</label>', page)
+    assert re.search(r'value="sms"[^>]*> SMS <small class="muted">\(not set up\)</small>', page)
+    user.notification_preferences.channels = []
+    user.notification_preferences.save()
+    page = signed_in.get("/alerts/new/").content.decode()
+    assert re.search(r'value="email"[^>]*> Email <small class="muted">\(off in your settings\)</small>', page)

@@ -93,7 +93,7 @@ def test_usable_channels_says_in_a_sentence_where_a_rules_deals_will_go():
     )
     assert nothing.channels == ()
     assert nothing.sentence == (
-        "No channel can reach you yet (Email is not confirmed yet): turn one on in your notification settings."
+        "No channel can reach you yet (Email is not confirmed yet): fix it in your notification settings."
     )
 
 
