@@ -460,6 +460,8 @@ def _blocked_reason(delivery: Delivery) -> str:
         return f"skipped: you turned {delivery.channel} off"
     if delivery.channel == "email" and prefs.email_suppressed_at is not None:
         return "skipped: email to this address bounced or was reported as spam"
+    if delivery.channel == "email" and user.email_confirmed_at is None:
+        return "skipped: your email address changed and is not confirmed yet: use the link we sent"
     return ""
 
 

@@ -69,3 +69,16 @@ def test_the_summary_names_the_unconfirmed_address_as_the_problem(api_client):
     # Email may stay on meanwhile: it starts working once the address is confirmed.
     response = api_client.patch("/api/notification-preferences/channels", {"channels": ["email"]}, format="json")
     assert response.status_code == 200, response.json()
+
+
+def test_a_queued_email_is_not_sent_once_the_address_needs_confirming_again(mailoutbox):
+    from notifications.services import deliver
+
+    user = UserFactory()
+    notify([event(user, ListingFactory())], now=NOON_LA)
+    type(user).objects.filter(pk=user.pk).update(email_confirmed_at=None)  # e.g. staff changed the address
+    result = deliver(list(Delivery.objects.values_list("id", flat=True)))
+    assert result.skipped == 1 and mailoutbox == []
+    assert deliveries(user) == [
+        ("email", "skipped", "skipped: your email address changed and is not confirmed yet: use the link we sent")
+    ]
