@@ -3,10 +3,12 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import api_tokens
+from . import api_tokens, confirmation
 from .forms import EmailAuthenticationForm, ProfileForm, SignupForm
+from .models import User
 
 
 @require_http_methods(["GET", "POST"])
@@ -16,8 +18,13 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        confirmation.send_after_commit(user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome to Deal Alerts. Your account is ready.")
+        messages.success(
+            request,
+            f"Welcome to Deal Alerts. We sent a link to {user.email}: follow it to confirm your address, "
+            "and your alerts can reach you by email.",
+        )
         return redirect("listings:browse")
     return render(request, "accounts/signup.html", {"form": form})
 
@@ -57,6 +64,26 @@ def _api_token_response(request, new_key: str | None = None):
     return render(request, "accounts/profile.html", {"form": ProfileForm(instance=request.user), "new_key": new_key})
 
 
+@require_http_methods(["GET", "POST"])
+def confirm_email(request, token: str):
+    """The link from the confirmation email; it needs no session (the signed token is the proof).
+
+    An expired link still names its user, so its page can send that user a new link (POST), rate-limited.
+    """
+    checked = confirmation.confirm(token)
+    if checked.user is not None:
+        return render(request, "accounts/confirm_email.html", {"confirmed": checked.user})
+    context = {"problem": checked.problem, "token": token}
+    owner = User.objects.filter(pk=checked.expired_user_id).first() if checked.expired_user_id else None
+    if owner is not None and owner.email_confirmed_at is not None:
+        context["already_confirmed"] = owner
+    elif request.method == "POST" and owner is not None:
+        wait = confirmation.send(owner)
+        context["resent"] = not wait
+        context["wait"] = confirmation.wait_in_words(wait, owner) if wait else ""
+    return render(request, "accounts/confirm_email.html", context, status=400)
+
+
 @login_required
 @require_POST
 def api_token_create(request):
@@ -76,3 +103,28 @@ def api_token_revoke(request):
         return _api_token_response(request)
     messages.success(request, "API token revoked. Apps using it can no longer sign in as you.")
     return redirect("accounts:profile")
+
+
+@login_required
+@require_POST
+def resend_confirmation(request):
+    """ "Resend confirmation email" on the profile and settings pages: back where it was asked, with a message."""
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = "accounts:profile"
+    user = request.user
+    if user.email_confirmed_at is not None:
+        messages.success(request, f"{user.email} is already confirmed.")
+        return redirect(back)
+    wait = confirmation.send(user)
+    if wait:
+        messages.error(
+            request,
+            "We sent you a link a short while ago. "
+            f"You can ask for another one {confirmation.wait_in_words(wait, user)}.",
+        )
+    else:
+        messages.success(
+            request, f"We sent a new link to {user.email}. It works for {confirmation.LINK_MAX_AGE.days} days."
+        )
+    return redirect(back)

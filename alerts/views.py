@@ -15,6 +15,7 @@ from django_htmx.http import retarget
 
 from listings.models import Condition
 from listings.selectors import categories_in_tree_order
+from notifications.services import channel_choice, channel_preferences
 
 from . import services
 from .api import DealAlertRuleSerializer
@@ -41,6 +42,14 @@ def rule_rows(rules: list[DealAlertRule]) -> list[RuleRow]:
     ]
 
 
+def say_saved(request: HttpRequest, rule: DealAlertRule, otherwise: str = "") -> None:
+    """Saved, and where its deals will go when that is not what the rule asks (the policy's own answer);
+    a warning when nothing can reach the user."""
+    choice = channel_choice(request.user, tuple(rule.notification_channels))
+    text = " ".join(part for part in (f"Alert “{rule.name}” saved.", choice.sentence or otherwise) if part)
+    messages.add_message(request, messages.SUCCESS if choice.channels else messages.WARNING, text)
+
+
 def users_rule(request: HttpRequest, rule_id: int) -> DealAlertRule:
     return get_object_or_404(DealAlertRule, pk=rule_id, user=request.user)
 
@@ -55,12 +64,14 @@ def validate(request: HttpRequest, form: RuleForm, instance: DealAlertRule | Non
 
 
 def render_form(request: HttpRequest, form: RuleForm, rule: DealAlertRule | None) -> HttpResponse:
+    prefs = channel_preferences(request.user)
     context = {
         "form": form,
         "rule": rule,
         "category_options": [(c.slug, "\u2003" * depth + c.name) for c, depth in categories_in_tree_order()],
         "condition_options": Condition.choices,
-        "channel_options": CHANNEL_CHOICES,
+        # Each channel with why it cannot be used now ("not set up"), so the form warns before saving.
+        "channel_options": [(c, label, prefs.unusable_because(c)) for c, label in CHANNEL_CHOICES],
         "default_radius": services.DEFAULT_RADIUS_MI,
     }
     return render(request, "alerts/rule_form.html", context)
@@ -86,7 +97,7 @@ def rule_new(request: HttpRequest) -> HttpResponse:
         except services.RuleLimitReached as error:
             form.errors = {"non_field_errors": [str(error)]}
         else:
-            messages.success(request, f"Alert “{rule.name}” saved. We will tell you when a listing matches it.")
+            say_saved(request, rule, "We will tell you when a listing matches it.")
             return redirect("alerts:rules")
     return render_form(request, form, None)
 
@@ -100,7 +111,7 @@ def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
     form = RuleForm.from_post(request.POST)
     if serializer := validate(request, form, instance=rule):
         services.update_rule(rule, **serializer.validated_data)
-        messages.success(request, f"Alert “{rule.name}” saved.")
+        say_saved(request, rule)
         return redirect("alerts:rules")
     return render_form(request, form, rule)
 

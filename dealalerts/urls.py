@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.api import ObtainTokenView
+from accounts.api import ObtainTokenView, ResendConfirmationView
 from alerts.api import DealAlertRuleViewSet
 from listings.api import CategoryViewSet, ListingViewSet
 from notifications.api import NotificationPreferencesViewSet, NotificationViewSet
@@ -18,6 +18,7 @@ router.register("notifications", NotificationViewSet, basename="notification")
 
 api_urls = [
     re_path(r"^auth/token/?$", ObtainTokenView.as_view(), name="auth-token"),
+    re_path(r"^auth/confirm-email/resend/?$", ResendConfirmationView.as_view(), name="resend-confirmation"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),

@@ -72,6 +72,8 @@ class ChannelsSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(f"“{repeated[0]}” is listed more than once.")
         prefs: NotificationPreferences = self.instance
         verified = services.verified_channels(prefs.user, prefs)
+        if services.email_awaiting_confirmation(prefs.user, prefs):
+            verified |= {"email"}  # it may stay on: it starts working once the address is confirmed
         for channel in value:
             if channel not in verified:
                 raise serializers.ValidationError(f"{CHANNEL_LABELS[channel]} is not set up: {SETUP_HINT[channel]}.")
@@ -155,6 +157,13 @@ class SummarySerializer(serializers.Serializer):
 
     channels = serializers.ListField(child=serializers.CharField())
     verified_channels = serializers.ListField(child=serializers.CharField())
+    usable_channels = serializers.ListField(
+        child=serializers.CharField(), help_text="The channels deals reach you on now: on, and set up."
+    )
+    channel_problems = serializers.ListField(
+        child=serializers.CharField(),
+        help_text='Why a channel you turned on cannot reach you, e.g. "Email is not confirmed yet".',
+    )
     frequency = serializers.CharField()
     digest_time = serializers.CharField()
     digest_weekday = serializers.CharField()

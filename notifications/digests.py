@@ -82,7 +82,7 @@ def due_digests(now: datetime) -> list[Due]:
         notification__user=OuterRef("user_id"), status=DeliveryStatus.HELD, notification__digest__isnull=True
     )
     rows = (
-        NotificationPreferences.objects.filter(email_suppressed_at__isnull=True)
+        NotificationPreferences.objects.filter(email_suppressed_at__isnull=True, user__email_confirmed_at__isnull=False)
         .filter(Q(frequency__in=[Frequency.DAILY, Frequency.WEEKLY]) | Exists(overflowing))
         .values_list("user_id", "user__time_zone", "frequency", "digest_time", "digest_weekday", "channels")
     )

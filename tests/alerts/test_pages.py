@@ -237,7 +237,7 @@ def test_create_with_valid_data_saves_and_redirects_with_a_message(signed_in, us
     assert (rule.location, rule.radius_mi, rule.min_deal_score) == ("94103", 30, 0.7)
     assert rule.notification_channels == ["email", "discord"]
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
-        "Alert “ThinkPad deals” saved. We will tell you when a listing matches it."
+        "Alert “ThinkPad deals” saved. Discord is not set up yet, so we will tell you by email only."
     ]
 
 
@@ -384,3 +384,24 @@ def test_new_alert_prefills_from_browse_filters(signed_in):
 def test_prefilled_name_falls_back_to_the_category(signed_in):
     html = signed_in.get("/alerts/new/?q=&category=bikes&max_price=300").content.decode()
     assert 'id="id_name" value="Bikes under $300"' in html
+
+
+def test_saving_a_rule_no_channel_can_deliver_says_what_to_fix(client):
+    user = UserFactory(email_confirmed_at=None)
+    client.force_login(user)
+    response = client.post("/alerts/new/", {**VALID_POST, "notification_channels": ["sms"]}, follow=True)
+    assert DealAlertRule.objects.filter(user=user).count() == 1  # saved all the same
+    assert (
+        "saved. No channel can reach you yet (SMS is not set up; Email is not confirmed yet): "
+        "fix it in your notification settings." in response.content.decode()
+    )
+
+
+def test_the_form_marks_channels_that_cannot_be_used_now(signed_in, user):
+    page = signed_in.get("/alerts/new/").content.decode()
+    assert re.search(r'value="email"[^>]*> Email</label>', page)
+    assert re.search(r'value="sms"[^>]*> SMS <small class="muted">\(not set up\)</small>', page)
+    user.notification_preferences.channels = []
+    user.notification_preferences.save()
+    page = signed_in.get("/alerts/new/").content.decode()
+    assert re.search(r'value="email"[^>]*> Email <small class="muted">\(off in your settings\)</small>', page)

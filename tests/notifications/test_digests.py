@@ -162,3 +162,13 @@ def test_the_digest_names_marketplaces_new_this_period(postmark_peer):
     [message] = postmark_peer.messages
     assert "New marketplaces this day: OfferUp" in message["TextBody"]
     assert "We now watch OfferUp too." in message["HtmlBody"]
+
+
+@pytest.mark.django_db
+def test_no_digest_goes_to_an_address_that_is_not_confirmed(postmark_peer):
+    user = digest_user()
+    hold(user, 0.5, 0.7)
+    type(user).objects.filter(pk=user.pk).update(email_confirmed_at=None)  # e.g. staff changed the address
+    assert digests.send_due_digests(TICK).due == 0 and postmark_peer.requests == []
+    type(user).objects.filter(pk=user.pk).update(email_confirmed_at=TICK)
+    assert digests.send_due_digests(TICK).sent == 1
