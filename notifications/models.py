@@ -14,6 +14,8 @@ from django.db import models
 
 from listings.models import Listing
 
+from .wording import delivery_note
+
 CHANNELS = ("email", "push", "sms", "discord")
 CHANNEL_LABELS = {"email": "Email", "push": "Push", "sms": "SMS", "discord": "Discord"}
 DEFAULT_DIGEST_TIME = time(9, 0)
@@ -172,6 +174,11 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.status}: {self.dedup_key}"
+
+    @property
+    def note(self) -> str:
+        """The reason, less what the status already says (for the history page)."""
+        return delivery_note(self.status, self.reason, self.last_error)
 
 
 class DigestPeriod(models.TextChoices):
