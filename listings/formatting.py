@@ -39,9 +39,9 @@ class ScoreBand:
 SCORE_BANDS = (
     (0.8, ScoreBand("strong", "great deal")),
     (0.6, ScoreBand("good", "good deal")),
-    (0.4, ScoreBand("fair", "typical price")),
+    (0.4, ScoreBand("fair", "fair price")),
 )
-LOW_BAND = ScoreBand("low", "above typical price")
+LOW_BAND = ScoreBand("low", "high price")
 
 
 def score_band(score: float | None) -> ScoreBand | None:
