@@ -19,6 +19,7 @@ router.register("deal-alert-rules", DealAlertRuleViewSet, basename="deal-alert-r
 router.register("notification-preferences", NotificationPreferencesViewSet, basename="notification-preferences")
 router.register("notifications", NotificationViewSet, basename="notification")
 
+
 def favicon(request: HttpRequest) -> HttpResponse:
     # Resolved per request, not at import: with the manifest storage the hashed name exists only
     # after collectstatic, which itself imports these urls.

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PRINT_SITE_URL = (
     f"DJANGO_SETTINGS_MODULE=dealalerts.settings {sys.executable} -c 'import django, os; django.setup(); "
     "from django.conf import settings; "
-    "print(os.environ[\"HONCHO_PROCESS_NAME\"], settings.SITE_URL, flush=True)'; sleep 3"
+    'print(os.environ["HONCHO_PROCESS_NAME"], settings.SITE_URL, flush=True)\'; sleep 3'
 )
 
 

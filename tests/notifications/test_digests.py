@@ -168,7 +168,7 @@ def test_the_digest_names_marketplaces_new_this_period(postmark_peer):
 def test_the_digest_writes_prices_and_scores_as_the_pages_do(postmark_peer):
     user = digest_user()
     hold(user, 0.89, when=datetime.now(UTC))
-    content, composed = digests.preview(user)
+    _, composed = digests.preview(user)
     # The factory's listing costs $300.00: whole dollars, no cents.
     assert "Deal 0.89 — $300 (deal score 89%)" in composed.text and "$300.00" not in composed.text
     assert "Deal score 89% · great deal" in composed.html and "Deal 0.89 — $300" in composed.subject
