@@ -29,8 +29,10 @@ demo: migrate
 	$(DEV) $(BIN)/python manage.py seed_demo_alerts
 
 ## make run: web, worker, beat and the demo feed in one terminal (Ctrl-C stops all).
+# honcho gives each process type its own PORT (web PORT, worker PORT+100, …), so the links the
+# worker puts in emails get the web port through SITE_URL, not PORT.
 run: demo
-	DEBUG=$${DEBUG:-true} PORT=$(PORT) $(BIN)/honcho start -f Procfile
+	DEBUG=$${DEBUG:-true} PORT=$(PORT) SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/honcho start -f Procfile
 
 lint: setup
 	$(BIN)/ruff check .

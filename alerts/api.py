@@ -186,8 +186,10 @@ class DealAlertRuleSerializer(serializers.ModelSerializer):
             if not isinstance(error.detail, dict) or not isinstance(data, dict):
                 raise
             valid = self._valid_values(data, error.detail)
-            given_criteria = any(name in data for name in self.CRITERIA)
-            for name, messages in self._rule_errors(valid, check_criteria=not given_criteria).items():
+            # A criterion that was given but is invalid has its own error; "give at least one
+            # criterion" is for a rule whose criteria are all valid and all empty (an empty form).
+            tried_a_criterion = any(name in error.detail for name in self.CRITERIA)
+            for name, messages in self._rule_errors(valid, check_criteria=not tried_a_criterion).items():
                 error.detail.setdefault(name, [serializers.ErrorDetail(m, code="invalid") for m in messages])
             raise
 

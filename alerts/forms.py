@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.http import QueryDict
 
+from listings.formatting import deal_score, money
 from listings.models import Category, Condition
 from notifications.models import CHANNEL_LABELS, CHANNELS
 
@@ -178,9 +179,9 @@ class RuleForm:
 
     @property
     def score_label(self) -> str:
-        """The slider's value as its label shows it (0.6 -> "0.60"); the serializer gets the value as sent."""
+        """The slider's value as its label shows it (0.6 -> "60%"); the serializer gets the value as sent."""
         try:
-            return f"{float(self.min_deal_score):.2f}"
+            return deal_score(float(self.min_deal_score))
         except ValueError:
             return self.min_deal_score
 
@@ -216,10 +217,6 @@ def category_names() -> dict[str, str]:
     return dict(Category.objects.values_list("slug", "name"))
 
 
-def _money(amount: Decimal) -> str:
-    return f"${amount:,.0f}" if amount == amount.to_integral() else f"${amount:,.2f}"
-
-
 def criteria_summary(rule: DealAlertRule, names: dict[str, str]) -> list[str]:
     """A rule's criteria in words, one phrase each, for the list of rules."""
     parts = []
@@ -232,15 +229,15 @@ def criteria_summary(rule: DealAlertRule, names: dict[str, str]) -> list[str]:
     if rule.condition:
         parts.append(dict(Condition.choices).get(rule.condition, rule.condition))
     if rule.min_price is not None and rule.max_price is not None:
-        parts.append(f"{_money(rule.min_price)}–{_money(rule.max_price)}")
+        parts.append(f"{money(rule.min_price)}–{money(rule.max_price)}")
     elif rule.max_price is not None:
-        parts.append(f"at most {_money(rule.max_price)}")
+        parts.append(f"at most {money(rule.max_price)}")
     elif rule.min_price is not None:
-        parts.append(f"at least {_money(rule.min_price)}")
+        parts.append(f"at least {money(rule.min_price)}")
     if rule.location or rule.radius_mi:
         parts.append(f"within {rule.radius_mi or DEFAULT_RADIUS_MI} mi of {rule.location or 'your home ZIP'}")
     if rule.min_deal_score is not None:
-        parts.append(f"deal score ≥ {rule.min_deal_score:.2f}")
+        parts.append(f"deal score ≥ {deal_score(rule.min_deal_score)}")
     return parts
 
 

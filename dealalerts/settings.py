@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our static files: /api/docs/ works offline
     "django_htmx",
     "django_celery_beat",
     "anymail",
@@ -229,6 +230,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Alert rules and preferences share the channel list: one enum in the schema.
     "ENUM_NAME_OVERRIDES": {"ChannelEnum": "notifications.models.CHANNELS"},
+    # The UI's files come from drf-spectacular-sidecar, not a CDN, so the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Sign-in limits (accounts/signin_limits.py): failed sign-ins per account and address, and
@@ -273,8 +278,9 @@ ANYMAIL = {
 }
 
 # --- Notifications
-# Absolute links in email (unsubscribe, tracked clicks, settings) start with this.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Absolute links in email (unsubscribe, tracked clicks, settings) start with this. Unset, it follows
+# PORT (the port `make run` serves on), so a worker's emails link to the server that is running.
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 # A delivery claimed this long ago and still "sending" had its worker die; the sweep resolves it.
 NOTIFICATIONS_SENDING_TIMEOUT = env.int("NOTIFICATIONS_SENDING_TIMEOUT", default=300)
 

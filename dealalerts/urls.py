@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -16,6 +19,13 @@ router.register("deal-alert-rules", DealAlertRuleViewSet, basename="deal-alert-r
 router.register("notification-preferences", NotificationPreferencesViewSet, basename="notification-preferences")
 router.register("notifications", NotificationViewSet, basename="notification")
 
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    # Resolved per request, not at import: with the manifest storage the hashed name exists only
+    # after collectstatic, which itself imports these urls.
+    return redirect(static("favicon.svg"), permanent=True)
+
+
 api_urls = [
     re_path(r"^auth/token/?$", ObtainTokenView.as_view(), name="auth-token"),
     re_path(r"^auth/confirm-email/resend/?$", ResendConfirmationView.as_view(), name="resend-confirmation"),
@@ -30,6 +40,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include((api_urls, "api"))),
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page links; send them to the SVG the pages link.
+    path("favicon.ico", favicon),
     path("accounts/", include("accounts.urls")),
     path("alerts/", include("alerts.urls")),
     path("notifications/", include("notifications.urls")),

@@ -29,7 +29,6 @@ from listings.models import Listing, Source
 from . import emails, links
 from .channels import Sent
 from .channels.email import send_message
-from .content import price_text
 from .models import (
     CHANNEL_LABELS,
     Delivery,
@@ -204,9 +203,10 @@ def digest_context(content: DigestContent) -> dict:
     deals = [
         {
             "title": deal.title,
-            "price": price_text(deal.price, deal.currency),
+            "price": deal.price,
+            "currency": deal.currency,
             "image_url": deal.image_url,
-            "score_percent": round(deal.deal_score * 100) if deal.deal_score is not None else None,
+            "deal_score": deal.deal_score,
             "explanation": deal.deal_score_explanation,
             "sources": deal.sources,
             "url": links.click_url(deal.id, "digest"),

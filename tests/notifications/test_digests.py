@@ -172,3 +172,12 @@ def test_no_digest_goes_to_an_address_that_is_not_confirmed(postmark_peer):
     assert digests.send_due_digests(TICK).due == 0 and postmark_peer.requests == []
     type(user).objects.filter(pk=user.pk).update(email_confirmed_at=TICK)
     assert digests.send_due_digests(TICK).sent == 1
+
+
+def test_the_digest_writes_prices_and_scores_as_the_pages_do(postmark_peer):
+    user = digest_user()
+    hold(user, 0.89, when=datetime.now(UTC))
+    _, composed = digests.preview(user)
+    # The factory's listing costs $300.00: whole dollars, no cents.
+    assert "Deal 0.89 — $300 (deal score 89%)" in composed.text and "$300.00" not in composed.text
+    assert "Deal score 89% · great deal" in composed.html and "Deal 0.89 — $300" in composed.subject
