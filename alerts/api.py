@@ -132,7 +132,8 @@ class DealAlertRuleSerializer(serializers.ModelSerializer):
     def _channel_choice(self, rule: DealAlertRule) -> ChannelChoice:
         """The policy's answer for this rule; the user's preferences are read once per response, not per rule."""
         if "channel_preferences" not in self.context:  # shared by every rule of a list
-            self.context["channel_preferences"] = channel_preferences(self.context["request"].user)
+            request = self.context.get("request")
+            self.context["channel_preferences"] = channel_preferences(request.user if request else rule.user)
         return usable_channels(tuple(rule.notification_channels), self.context["channel_preferences"])
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=CHANNELS)))

@@ -181,9 +181,11 @@ class RuleForm:
     def score_label(self) -> str:
         """The slider's value as its label shows it (0.6 -> "60%"); the serializer gets the value as sent."""
         try:
-            return deal_score(float(self.min_deal_score))
+            value = float(self.min_deal_score)
         except ValueError:
             return self.min_deal_score
+        # A prefill such as "sNaN" or "1e999" parses but is no score: show it as typed for the form's error.
+        return deal_score(value) if 0 <= value <= 1 else self.min_deal_score
 
     @property
     def labelled_errors(self) -> list[tuple[str, str]]:

@@ -35,7 +35,7 @@ def test_pages_work_without_csp_violations(live_server, page: Page):
 
     page.goto(f"{live_server.url}/alerts/new/?q=bike")
     page.locator("#id_min_deal_score").fill("0.8")  # the nonced inline script shows the value
-    expect(page.locator("#id_min_deal_score_value")).to_have_text("0.80")
+    expect(page.locator("#id_min_deal_score_value")).to_have_text("80%")
     expect(page.locator("#id_has_min_deal_score")).to_be_checked()
 
     for path in ("/notifications/settings/", "/accounts/profile/", "/alerts/"):

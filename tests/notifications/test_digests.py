@@ -174,6 +174,7 @@ def test_no_digest_goes_to_an_address_that_is_not_confirmed(postmark_peer):
     assert digests.send_due_digests(TICK).sent == 1
 
 
+@pytest.mark.django_db
 def test_the_digest_writes_prices_and_scores_as_the_pages_do(postmark_peer):
     user = digest_user()
     hold(user, 0.89, when=datetime.now(UTC))
