@@ -45,8 +45,8 @@ def folder_options(folder: Path, *, polling_interval: float = 0.1) -> dict:
     """The transport options for a broker kept in `folder`; its subfolders are created here.
 
     Producers and consumers share one message folder (`queue`); exchange bindings live in
-    `control`. kombu looks for new messages once a second: every 0.1 s a task hop takes about
-    0.1 s instead of 1, for a listing of a small folder.
+    `control`. kombu looks for new messages once a second; every 0.1 s, a task starts within
+    0.1 s of being sent, for the price of listing a small folder.
     """
     for sub in ("queue", "control", "processed"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
