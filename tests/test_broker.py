@@ -14,6 +14,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from kombu import Connection
+
+from dealalerts.broker import folder_options
 from tests.processes import BASE_DIR, Worker, start_worker
 from tests.waiting import wait_until
 
@@ -85,3 +88,18 @@ def test_every_message_is_delivered_once_with_producers_and_workers_racing(tmp_p
         assert "Unrecoverable error" not in output and "Traceback" not in output, f"{figures}\n{output[-3000:]}"
     assert (lost, duplicated) == (0, 0), figures
     assert set(counts) == set(range(total)), figures
+
+
+def test_a_message_file_left_empty_is_skipped_and_kept_not_fatal(tmp_path, caplog):
+    """kombu's own transport leaves an empty file when its writer dies mid-write; a worker moves on."""
+    options = folder_options(tmp_path)
+    with Connection("filesystem://", transport=TRANSPORT, transport_options=options) as connection:
+        queue = connection.SimpleQueue("default")
+        (tmp_path / "queue" / "0_left-empty.default.msg").write_bytes(b"")  # sorts first: taken first
+        queue.put({"n": 1})
+        message = queue.get(timeout=5)
+        message.ack()
+        assert message.payload == {"n": 1}
+        queue.close()
+    assert "unreadable broker message" in caplog.text
+    assert os.listdir(tmp_path / "queue") == ["0_left-empty.default.msg.claimed"]
