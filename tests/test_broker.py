@@ -94,12 +94,13 @@ def test_a_message_file_left_empty_is_skipped_and_kept_not_fatal(tmp_path, caplo
     """kombu's own transport leaves an empty file when its writer dies mid-write; a worker moves on."""
     options = folder_options(tmp_path)
     with Connection("filesystem://", transport=TRANSPORT, transport_options=options) as connection:
-        queue = connection.SimpleQueue("default")
-        (tmp_path / "queue" / "0_left-empty.default.msg").write_bytes(b"")  # sorts first: taken first
+        # A queue no other test binds: kombu keeps bindings in one per-process state for all folders.
+        queue = connection.SimpleQueue("leftovers")
+        (tmp_path / "queue" / "0_left-empty.leftovers.msg").write_bytes(b"")  # sorts first: taken first
         queue.put({"n": 1})
         message = queue.get(timeout=5)
         message.ack()
         assert message.payload == {"n": 1}
         queue.close()
     assert "unreadable broker message" in caplog.text
-    assert os.listdir(tmp_path / "queue") == ["0_left-empty.default.msg.claimed"]
+    assert os.listdir(tmp_path / "queue") == ["0_left-empty.leftovers.msg.claimed"]
