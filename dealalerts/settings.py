@@ -153,18 +153,14 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    # kombu's filesystem transport: a real broker in a folder, no server needed.
-    _broker_dir = VAR_DIR / "broker"
+    # kombu's filesystem transport in var/broker: a real broker in a folder, no server needed. Ours
+    # writes each message whole before a worker can see it; kombu's own can hand a worker a
+    # half-written file and stop it (kombu#1551; see dealalerts/broker.py).
+    from .broker import folder_options
+
     CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "control_folder": str(_broker_dir / "control"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "store_processed": False,
-    }
-    for _sub in ("queue", "control", "processed"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT = "dealalerts.broker:Transport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = folder_options(VAR_DIR / "broker")
 
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_IGNORE_RESULT = True

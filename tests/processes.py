@@ -151,11 +151,12 @@ def start_worker(
     concurrency: int = 1,
     pool: str = "prefork",
     ready_timeout: float = 60,
+    app: str = "dealalerts",
 ) -> Worker:
-    """`celery -A dealalerts worker` in its own process group, returned once it says it is ready."""
+    """`celery -A <app> worker` in its own process group, returned once it says it is ready."""
     log = Path(tempfile.gettempdir()) / f"dealalerts-worker-{uuid.uuid4().hex[:8]}.log"
     command = [
-        sys.executable, "-m", "celery", "-A", "dealalerts", "worker",
+        sys.executable, "-m", "celery", "-A", app, "worker",
         "-Q", queues, "--concurrency", str(concurrency), "--pool", pool,
         "--loglevel", "INFO", "--hostname", f"{log.stem}@%h",
         # No cluster chatter: start-up is faster and the filesystem broker needs no broadcast.

@@ -44,7 +44,7 @@ def test_ingest_hands_new_and_repriced_ids_to_the_worker(celery_worker, staff_ap
 
 
 def test_broker_is_the_configured_one():
-    expected = "redis" if os.environ.get("REDIS_URL") else "filesystem"
+    expected = "redis" if os.environ.get("REDIS_URL") else "dealalerts.broker:Transport"
     assert celery_app.connection_for_write().transport_cls == expected
 
 
@@ -56,6 +56,7 @@ def test_healthz_ok_when_database_and_broker_answer(client, db):
 
 def test_healthz_names_the_broker_when_it_is_down(client, db, monkeypatch):
     monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    monkeypatch.setitem(celery_app.conf, "broker_transport", None)  # the embedded broker names its class
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "down", "down": ["broker"]}
