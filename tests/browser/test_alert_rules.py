@@ -41,7 +41,7 @@ def test_shopper_saves_a_search_as_an_alert_tests_pauses_and_deletes_it(live_ser
     # Search: ThinkPads under $500 (htmx narrows the results in place).
     page.get_by_label("Keywords").press_sequentially("thinkpad")
     expect(page.locator("#results .count")).to_have_text("3 listings")
-    max_price = page.get_by_label("Max price")
+    max_price = page.get_by_label("Maximum price")
     max_price.fill("500")
     max_price.press("Tab")
     expect(page.locator("#results .count")).to_have_text("2 listings")
