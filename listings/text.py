@@ -43,17 +43,23 @@ _singulars: dict[str, str] = {}
 _SINGULARS_LIMIT = 1 << 16
 
 
+# For ASCII text (nearly every listing) the same words as _WORD_RE on the lower-cased text, found
+# about half again as fast: ingestion folds every listing's title and description.
+_ASCII_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
 def words(text: str) -> list[str]:
     """The folded, singular words of `text`, in order (duplicates kept)."""
-    found = []
-    for word in _WORD_RE.findall(fold(text)):
-        folded = _singulars.get(word)
-        if folded is None:
-            if len(_singulars) >= _SINGULARS_LIMIT:
-                _singulars.clear()
-            folded = _singulars[word] = singular(word)
-        found.append(folded)
-    return found
+    raw = _ASCII_WORD_RE.findall(text.lower()) if text.isascii() else _WORD_RE.findall(fold(text))
+    try:
+        return [_singulars[word] for word in raw]  # the common case: every word seen before
+    except KeyError:
+        if len(_singulars) + len(raw) > _SINGULARS_LIMIT:
+            _singulars.clear()
+        for word in raw:
+            if word not in _singulars:
+                _singulars[word] = singular(word)
+        return [_singulars[word] for word in raw]
 
 
 def listing_words(title: str, description: str) -> str:

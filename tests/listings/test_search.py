@@ -4,6 +4,7 @@ and the same listings as a backtest of a keyword rule."""
 import importlib
 import io
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -18,7 +19,7 @@ from alerts.models import DealAlertRule
 from listings.ingest import ingest_listings
 from listings.models import Listing
 from listings.selectors import has_phrase
-from listings.text import listing_words, phrase_text, query_phrases
+from listings.text import fold, listing_words, phrase_text, query_phrases, singular, words
 from listings.validation import category_ids_by_slug, parse_listing
 from tests.factories import ListingFactory, UserFactory, raw_listing
 
@@ -181,3 +182,9 @@ def test_the_data_migration_fills_existing_listings():
     migration = importlib.import_module("listings.migrations.0006_listing_search_words")
     migration.fill_search_words(django_apps, None)
     assert Listing.objects.get(pk=listing.pk).search_words == " road bike cafe "
+
+
+@given(text=st.text(alphabet=st.characters(codec="utf-8"), max_size=40) | st.text(alphabet="aBc_1 -éÉßİ", max_size=40))
+def test_words_are_the_singular_of_each_folded_word(text):
+    """The fast paths of `words` (ASCII, remembered singulars) change nothing."""
+    assert words(text) == [singular(word) for word in re.findall(r"[^\W_]+", fold(text))]
