@@ -6,19 +6,23 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.fields.array import ArrayContains
 from django.db import connection
 from django.db.models import F, FloatField, Func, Q, QuerySet, TextField, Value
-from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
+from django.db.models.functions import ASin, Collate, Cos, Power, Radians, Sin, Sqrt
 
 from accounts.geo import EARTH_RADIUS_MI, ZipPlace, bounding_box
 
 from .models import Category, Listing
 from .text import phrase_text
 
-# Exactly the expression GIN indexes on PostgreSQL (listings migration 0006), so the planner uses it.
-_WORD_ARRAY = Func(
-    Func(F("search_words"), function="btrim", output_field=TextField()),
-    Value(" "),
-    function="string_to_array",
-    output_field=ArrayField(TextField()),
+# Exactly the expression (and collation) GIN indexes on PostgreSQL (listings migration 0006), so
+# the planner uses the index.
+_WORD_ARRAY = Collate(
+    Func(
+        Func(F("search_words"), function="btrim", output_field=TextField()),
+        Value(" "),
+        function="string_to_array",
+        output_field=ArrayField(TextField()),
+    ),
+    "C",
 )
 
 

@@ -6,7 +6,11 @@ from listings.text import listing_words
 INDEX = "listing_search_words"
 # The words as an array, so GIN indexes each distinct word of a listing once (array_ops): a
 # keyword finds its listings with `@>`; listings.selectors.has_phrase writes the same expression.
-CREATE_INDEX = f"CREATE INDEX {INDEX} ON listings_listing USING gin (string_to_array(btrim(search_words), ' '))"
+# Byte order (COLLATE "C"): the words are only ever compared for equality, and ingestion, which
+# sorts each listing's words into the index, is measurably cheaper without the locale's rules.
+CREATE_INDEX = (
+    f"CREATE INDEX {INDEX} ON listings_listing USING gin ((string_to_array(btrim(search_words), ' ')) COLLATE \"C\")"
+)
 BATCH = 2000
 
 
