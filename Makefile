@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+# Development commands run with DEBUG on unless told otherwise: with it off, the settings require a
+# SECRET_KEY of your own (see README: "Configuration").
+DEV := DEBUG=$${DEBUG:-true}
 
 .PHONY: run test setup migrate demo lint browser bench clean
 
@@ -19,15 +22,17 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 setup: $(STAMP)
 
 migrate: setup
-	$(BIN)/python manage.py migrate --noinput
+	$(DEV) $(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py seed_demo_alerts
+	$(DEV) $(BIN)/python manage.py seed_demo
+	$(DEV) $(BIN)/python manage.py seed_demo_alerts
 
 ## make run: web, worker, beat and the demo feed in one terminal (Ctrl-C stops all).
+# honcho gives each process type its own PORT (web PORT, worker PORT+100, …), so the links the
+# worker puts in emails get the web port through SITE_URL, not PORT.
 run: demo
-	DEBUG=$${DEBUG:-true} PORT=$(PORT) $(BIN)/honcho start -f Procfile
+	DEBUG=$${DEBUG:-true} PORT=$(PORT) SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/honcho start -f Procfile
 
 lint: setup
 	$(BIN)/ruff check .
@@ -44,7 +49,8 @@ test: setup browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: migrate
-	$(BIN)/python manage.py bench_ingest --listings 50000
+	# Measured as production runs (DEBUG off), so with a throwaway key unless one is given.
+	SECRET_KEY=$${SECRET_KEY:-bench-only-throwaway-key} $(BIN)/python manage.py bench_ingest --listings 50000
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

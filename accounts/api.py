@@ -1,10 +1,13 @@
-from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
+
+from . import confirmation
+from .signin_limits import SignInRefused, authenticate_limited
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -12,7 +15,10 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
 
     def validate(self, attrs):
-        user = authenticate(self.context["request"], username=attrs["email"].lower(), password=attrs["password"])
+        try:
+            user = authenticate_limited(self.context["request"], attrs["email"].lower(), attrs["password"])
+        except SignInRefused as refusal:
+            raise exceptions.Throttled(wait=refusal.retry_after, detail=str(refusal)) from None
         if user is None:
             raise serializers.ValidationError({"password": ["Email or password is wrong."]})
         attrs["user"] = user
@@ -36,3 +42,32 @@ class ObtainTokenView(APIView):
         serializer.is_valid(raise_exception=True)
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key}, status=status.HTTP_200_OK)
+
+
+class ResendConfirmationView(APIView):
+    """Email a new confirmation link to your address. At most one a minute and five a day: 429 with Retry-After."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: inline_serializer(
+                "ConfirmationSent", {"email": serializers.EmailField(), "confirmed": serializers.BooleanField()}
+            ),
+            200: inline_serializer(
+                "AlreadyConfirmed", {"email": serializers.EmailField(), "confirmed": serializers.BooleanField()}
+            ),
+        },
+    )
+    def post(self, request):
+        user = request.user
+        if user.email_confirmed_at is not None:
+            return Response({"email": user.email, "confirmed": True}, status=status.HTTP_200_OK)
+        wait = confirmation.send(user)
+        if wait:
+            raise exceptions.Throttled(
+                wait=wait.total_seconds(),
+                detail=f"We sent you a link a short while ago; ask again {confirmation.wait_in_words(wait, user)}.",
+            )
+        return Response({"email": user.email, "confirmed": False}, status=status.HTTP_202_ACCEPTED)

@@ -1,10 +1,12 @@
 import zoneinfo
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
 from .models import User
+from .signin_limits import SignInRefused, authenticate_limited
 
 
 def time_zone_choices() -> list[tuple[str, str]]:
@@ -48,10 +50,36 @@ class SignupForm(forms.ModelForm):
         return user
 
 
-class EmailAuthenticationForm(AuthenticationForm):
+class LimitedSignInMixin:
+    """An AuthenticationForm whose password check obeys the sign-in limits (accounts/signin_limits.py).
+
+    When refused, the form has a non-field error saying how long to wait, and `retry_after` set.
+    """
+
+    retry_after: int | None = None
+
+    def clean(self):
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if email is not None and password:
+            try:
+                self.user_cache = authenticate_limited(self.request, email, password)
+            except SignInRefused as refusal:
+                self.retry_after = refusal.retry_after
+                raise forms.ValidationError(str(refusal), code="throttled") from None
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+class EmailAuthenticationForm(LimitedSignInMixin, AuthenticationForm):
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+
+
+class AdminSignInForm(LimitedSignInMixin, AdminAuthenticationForm):
+    """The admin's sign-in, under the same limits."""
 
 
 class ProfileForm(forms.ModelForm):

@@ -45,6 +45,8 @@ class User(AbstractUser):
         validators=[validate_us_zip],
         help_text="Used for distances when an alert names a radius but no location.",
     )
+    # Set when the user follows the link we emailed; until then no alert goes to the address.
+    email_confirmed_at = models.DateTimeField(null=True, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

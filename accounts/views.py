@@ -4,9 +4,11 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from . import api_tokens, confirmation
 from .forms import EmailAuthenticationForm, ProfileForm, SignupForm
+from .models import User
 
 
 def safe_next(request) -> str:
@@ -26,8 +28,13 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
+        confirmation.send_after_commit(user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome to Deal Alerts. Your account is ready.")
+        messages.success(
+            request,
+            f"Welcome to Deal Alerts. We sent a link to {user.email}: follow it to confirm your address, "
+            "and your alerts can reach you by email.",
+        )
         return redirect(next_url or "listings:browse")
     return render(request, "accounts/signup.html", {"form": form, "next": next_url})
 
@@ -36,6 +43,13 @@ class LoginView(auth_views.LoginView):
     form_class = EmailAuthenticationForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.retry_after:  # refused by the sign-in limits: the page says why, the status too
+            response.status_code = 429
+            response["Retry-After"] = str(form.retry_after)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):
@@ -51,3 +65,74 @@ def profile(request):
         messages.success(request, "Profile saved.")
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+def _api_token_response(request, new_key: str | None = None):
+    """The profile's API token section; the whole profile page when the request is not htmx."""
+    if request.htmx:
+        return render(request, "accounts/_api_token.html", {"new_key": new_key})
+    return render(request, "accounts/profile.html", {"form": ProfileForm(instance=request.user), "new_key": new_key})
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_email(request, token: str):
+    """The link from the confirmation email; it needs no session (the signed token is the proof).
+
+    An expired link still names its user, so its page can send that user a new link (POST), rate-limited.
+    """
+    checked = confirmation.confirm(token)
+    if checked.user is not None:
+        return render(request, "accounts/confirm_email.html", {"confirmed": checked.user})
+    context = {"problem": checked.problem, "token": token}
+    owner = User.objects.filter(pk=checked.expired_user_id).first() if checked.expired_user_id else None
+    if owner is not None and owner.email_confirmed_at is not None:
+        context["already_confirmed"] = owner
+    elif request.method == "POST" and owner is not None:
+        wait = confirmation.send(owner)
+        context["resent"] = not wait
+        context["wait"] = confirmation.wait_in_words(wait, owner) if wait else ""
+    return render(request, "accounts/confirm_email.html", context, status=400)
+
+
+@login_required
+@require_POST
+def api_token_create(request):
+    """Create (or replace) the API token; its key is shown this once."""
+    token = api_tokens.create_api_token(request.user)
+    return _api_token_response(request, new_key=token.key)
+
+
+@login_required
+@require_POST
+def api_token_revoke(request):
+    """Revoke the API token, once confirmed: htmx asks in a dialog, without JavaScript a page asks."""
+    if request.POST.get("confirm") != "yes":
+        return render(request, "accounts/api_token_revoke.html")
+    api_tokens.revoke_api_token(request.user)
+    if request.htmx:
+        return _api_token_response(request)
+    messages.success(request, "API token revoked. Apps using it can no longer sign in as you.")
+    return redirect("accounts:profile")
+
+
+@login_required
+@require_POST
+def resend_confirmation(request):
+    """ "Resend confirmation email" on the profile and settings pages: back where it was asked, with a message."""
+    back = safe_next(request) or "accounts:profile"
+    user = request.user
+    if user.email_confirmed_at is not None:
+        messages.success(request, f"{user.email} is already confirmed.")
+        return redirect(back)
+    wait = confirmation.send(user)
+    if wait:
+        messages.error(
+            request,
+            "We sent you a link a short while ago. "
+            f"You can ask for another one {confirmation.wait_in_words(wait, user)}.",
+        )
+    else:
+        messages.success(
+            request, f"We sent a new link to {user.email}. It works for {confirmation.LINK_MAX_AGE.days} days."
+        )
+    return redirect(back)

@@ -7,7 +7,7 @@
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -16,6 +16,8 @@ from accounts.geo import lookup_zip
 from listings.api import ListingSerializer
 from listings.models import Category, Condition
 from notifications.models import CHANNELS
+from notifications.policy import ChannelChoice, usable_channels
+from notifications.services import channel_preferences
 
 from . import services
 from .matching import phrase
@@ -84,6 +86,14 @@ class DealAlertRuleSerializer(serializers.ModelSerializer):
         max_length=len(CHANNELS),
         help_text="Empty: your preferred channels.",
     )
+    delivery_channels = serializers.SerializerMethodField(
+        help_text="The channels a match goes to now: the rule's that are on and set up in your settings; when none "
+        "is, your own channels instead. Empty: no channel can reach you (see channel_notes)."
+    )
+    channel_notes = serializers.SerializerMethodField(
+        help_text="Why delivery_channels differ from the rule's, e.g. \"SMS is not set up yet, so we will tell you "
+        'by email."; empty when they do not.'
+    )
 
     class Meta:
         model = DealAlertRule
@@ -101,11 +111,13 @@ class DealAlertRuleSerializer(serializers.ModelSerializer):
             "radius_mi",
             "min_deal_score",
             "notification_channels",
+            "delivery_channels",
+            "channel_notes",
             "created_at",
             "updated_at",
             "last_triggered_at",
         ]
-        read_only_fields = ["id", "created_at", "updated_at", "last_triggered_at"]
+        read_only_fields = ["id", "delivery_channels", "channel_notes", "created_at", "updated_at", "last_triggered_at"]
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -116,6 +128,22 @@ class DealAlertRuleSerializer(serializers.ModelSerializer):
                     {name: ["Unknown field."] for name in unknown} | {name: ["Read-only field."] for name in read_only}
                 )
         return super().to_internal_value(data)
+
+    def _channel_choice(self, rule: DealAlertRule) -> ChannelChoice:
+        """The policy's answer for this rule; the user's preferences are read once per response, not per rule."""
+        if "channel_preferences" not in self.context:  # shared by every rule of a list
+            request = self.context.get("request")
+            self.context["channel_preferences"] = channel_preferences(request.user if request else rule.user)
+        return usable_channels(tuple(rule.notification_channels), self.context["channel_preferences"])
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=CHANNELS)))
+    def get_delivery_channels(self, rule: DealAlertRule) -> list[str]:
+        return list(self._channel_choice(rule).channels)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_channel_notes(self, rule: DealAlertRule) -> list[str]:
+        sentence = self._channel_choice(rule).sentence
+        return [sentence] if sentence else []
 
     def validate_categories(self, slugs: list[str]) -> list[str]:
         known = set(Category.objects.filter(slug__in=slugs).values_list("slug", flat=True))
@@ -159,8 +187,10 @@ class DealAlertRuleSerializer(serializers.ModelSerializer):
             if not isinstance(error.detail, dict) or not isinstance(data, dict):
                 raise
             valid = self._valid_values(data, error.detail)
-            given_criteria = any(name in data for name in self.CRITERIA)
-            for name, messages in self._rule_errors(valid, check_criteria=not given_criteria).items():
+            # A criterion that was given but is invalid has its own error; "give at least one
+            # criterion" is for a rule whose criteria are all valid and all empty (an empty form).
+            tried_a_criterion = any(name in error.detail for name in self.CRITERIA)
+            for name, messages in self._rule_errors(valid, check_criteria=not tried_a_criterion).items():
                 error.detail.setdefault(name, [serializers.ErrorDetail(m, code="invalid") for m in messages])
             raise
 

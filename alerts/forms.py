@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.http import QueryDict
 
+from listings.formatting import deal_score, money
 from listings.models import Category, Condition
 from notifications.models import CHANNEL_LABELS, CHANNELS
 
@@ -55,6 +56,8 @@ def _number_text(value) -> str:
     try:
         number = Decimal(str(value))
     except InvalidOperation:
+        return str(value)
+    if not number.is_finite():  # "sNaN" from a link: shown as sent, and the serializer says why on save
         return str(value)
     return f"{number.normalize():f}" if number == number.to_integral() else f"{number:f}".rstrip("0")
 
@@ -176,11 +179,13 @@ class RuleForm:
 
     @property
     def score_label(self) -> str:
-        """The slider's value as its label shows it (0.6 -> "0.60"); the serializer gets the value as sent."""
+        """The slider's value as its label shows it (0.6 -> "60%"); the serializer gets the value as sent."""
         try:
-            return f"{float(self.min_deal_score):.2f}"
+            value = float(self.min_deal_score)
         except ValueError:
             return self.min_deal_score
+        # A prefill such as "sNaN" or "1e999" parses but is no score: show it as typed for the form's error.
+        return deal_score(value) if 0 <= value <= 1 else self.min_deal_score
 
     @property
     def labelled_errors(self) -> list[tuple[str, str]]:
@@ -214,10 +219,6 @@ def category_names() -> dict[str, str]:
     return dict(Category.objects.values_list("slug", "name"))
 
 
-def _money(amount: Decimal) -> str:
-    return f"${amount:,.0f}" if amount == amount.to_integral() else f"${amount:,.2f}"
-
-
 def criteria_summary(rule: DealAlertRule, names: dict[str, str]) -> list[str]:
     """A rule's criteria in words, one phrase each, for the list of rules."""
     parts = []
@@ -230,15 +231,15 @@ def criteria_summary(rule: DealAlertRule, names: dict[str, str]) -> list[str]:
     if rule.condition:
         parts.append(dict(Condition.choices).get(rule.condition, rule.condition))
     if rule.min_price is not None and rule.max_price is not None:
-        parts.append(f"{_money(rule.min_price)}–{_money(rule.max_price)}")
+        parts.append(f"{money(rule.min_price)}–{money(rule.max_price)}")
     elif rule.max_price is not None:
-        parts.append(f"at most {_money(rule.max_price)}")
+        parts.append(f"at most {money(rule.max_price)}")
     elif rule.min_price is not None:
-        parts.append(f"at least {_money(rule.min_price)}")
+        parts.append(f"at least {money(rule.min_price)}")
     if rule.location or rule.radius_mi:
         parts.append(f"within {rule.radius_mi or DEFAULT_RADIUS_MI} mi of {rule.location or 'your home ZIP'}")
     if rule.min_deal_score is not None:
-        parts.append(f"deal score ≥ {rule.min_deal_score:.2f}")
+        parts.append(f"deal score ≥ {deal_score(rule.min_deal_score)}")
     return parts
 
 

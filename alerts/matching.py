@@ -27,6 +27,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 from accounts.geo import EARTH_RADIUS_MI, distance_miles
+from listings.formatting import deal_score, money
 from listings.text import words
 
 Phrase = tuple[str, ...]
@@ -181,7 +182,7 @@ class Why:
         if self.distance_mi is not None:
             parts.append(f"{self.distance_mi:.1f} mi away")
         if self.deal_score is not None:
-            parts.append(f"deal score {self.deal_score:.2f}")
+            parts.append(f"deal score {deal_score(self.deal_score)}")
         return "; ".join(parts)
 
 
@@ -197,12 +198,12 @@ def contains(listing: ListingFacts, words_: Phrase) -> bool:
 
 def _price_note(rule: RuleSpec, price: Decimal) -> str:
     if rule.min_price is not None and rule.max_price is not None:
-        return f"${price:,.2f} is within ${rule.min_price:,.2f}–${rule.max_price:,.2f}"
+        return f"{money(price)} is within {money(rule.min_price)}–{money(rule.max_price)}"
     if rule.max_price is not None:
-        return f"${price:,.2f} is at most ${rule.max_price:,.2f}"
+        return f"{money(price)} is at most {money(rule.max_price)}"
     if rule.min_price is not None:
-        return f"${price:,.2f} is at least ${rule.min_price:,.2f}"
-    return f"${price:,.2f}"
+        return f"{money(price)} is at least {money(rule.min_price)}"
+    return money(price)
 
 
 def match(rule: RuleSpec, listing: ListingFacts) -> Why | None:

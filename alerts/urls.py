@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.rule_list, name="rules"),
     path("new/", views.rule_new, name="new"),
     path("preview/", views.rule_preview, name="preview"),
+    path("restore/", views.rule_restore, name="restore"),
     path("<int:rule_id>/edit/", views.rule_edit, name="edit"),
     path("<int:rule_id>/test/", views.rule_test, name="test"),
     path("<int:rule_id>/toggle/", views.rule_toggle, name="toggle"),

@@ -10,16 +10,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import retarget
 
 from listings.models import Condition
-from listings.selectors import categories_in_tree_order
+from notifications.services import channel_choice, channel_preferences
 
-from . import services
+from . import services, undo
 from .api import DealAlertRuleSerializer
-from .forms import CHANNEL_CHOICES, RuleForm, category_names, channels_summary, criteria_summary
+from .forms import CHANNEL_CHOICES, RuleForm, category_names, channels_summary, criteria_summary, flatten
 from .models import DealAlertRule
+
+DELETED_KEY = "alerts.deleted"  # session: (name, undo token) of a rule deleted without JavaScript
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,14 @@ def rule_rows(rules: list[DealAlertRule]) -> list[RuleRow]:
     ]
 
 
+def say_saved(request: HttpRequest, rule: DealAlertRule, otherwise: str = "") -> None:
+    """Saved, and where its deals will go when that is not what the rule asks (the policy's own answer);
+    a warning when nothing can reach the user."""
+    choice = channel_choice(request.user, tuple(rule.notification_channels))
+    text = " ".join(part for part in (f"Alert “{rule.name}” saved.", choice.sentence or otherwise) if part)
+    messages.add_message(request, messages.SUCCESS if choice.channels else messages.WARNING, text)
+
+
 def users_rule(request: HttpRequest, rule_id: int) -> DealAlertRule:
     return get_object_or_404(DealAlertRule, pk=rule_id, user=request.user)
 
@@ -55,22 +67,37 @@ def validate(request: HttpRequest, form: RuleForm, instance: DealAlertRule | Non
 
 
 def render_form(request: HttpRequest, form: RuleForm, rule: DealAlertRule | None) -> HttpResponse:
+    prefs = channel_preferences(request.user)
     context = {
         "form": form,
         "rule": rule,
-        "category_options": [(c.slug, "\u2003" * depth + c.name) for c, depth in categories_in_tree_order()],
         "condition_options": Condition.choices,
-        "channel_options": CHANNEL_CHOICES,
+        # Each channel with why it cannot be used now ("not set up"), so the form warns before saving.
+        "channel_options": [(c, label, prefs.unusable_because(c)) for c, label in CHANNEL_CHOICES],
         "default_radius": services.DEFAULT_RADIUS_MI,
     }
     return render(request, "alerts/rule_form.html", context)
+
+
+def deleted_notice(name: str, token: str) -> undo.Notice:
+    return undo.Notice(f"Deleted “{name}”.", reverse("alerts:restore"), token, "#rules")
+
+
+def with_notice(response: HttpResponse, request: HttpRequest, notice: undo.Notice) -> HttpResponse:
+    """An htmx answer plus the page's status line, swapped out of band (the old banner goes)."""
+    status = render_to_string("_messages.html", {"notice": notice, "oob": True}, request=request)
+    response.content += status.encode()
+    return response
 
 
 @login_required
 @require_GET
 def rule_list(request: HttpRequest) -> HttpResponse:
     rules = list(DealAlertRule.objects.filter(user=request.user))
-    return render(request, "alerts/rules.html", {"rows": rule_rows(rules)})
+    context = {"rows": rule_rows(rules)}
+    if deleted := request.session.pop(DELETED_KEY, None):  # a delete without JavaScript: offer Undo here
+        context["notice"] = deleted_notice(*deleted)
+    return render(request, "alerts/rules.html", context)
 
 
 @login_required
@@ -86,7 +113,7 @@ def rule_new(request: HttpRequest) -> HttpResponse:
         except services.RuleLimitReached as error:
             form.errors = {"non_field_errors": [str(error)]}
         else:
-            messages.success(request, f"Alert “{rule.name}” saved. We will tell you when a listing matches it.")
+            say_saved(request, rule, "We will tell you when a listing matches it.")
             return redirect("alerts:rules")
     return render_form(request, form, None)
 
@@ -100,7 +127,7 @@ def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
     form = RuleForm.from_post(request.POST)
     if serializer := validate(request, form, instance=rule):
         services.update_rule(rule, **serializer.validated_data)
-        messages.success(request, f"Alert “{rule.name}” saved.")
+        say_saved(request, rule)
         return redirect("alerts:rules")
     return render_form(request, form, rule)
 
@@ -129,9 +156,11 @@ def rule_test(request: HttpRequest, rule_id: int) -> HttpResponse:
 def rule_toggle(request: HttpRequest, rule_id: int) -> HttpResponse:
     """Pause or resume; the form says which ("enabled" = 1 or 0), so a double click does not undo itself."""
     rule = services.set_enabled(users_rule(request, rule_id), request.POST.get("enabled") == "1")
+    said = f"{'Resumed' if rule.enabled else 'Paused'} “{rule.name}”."
     if request.htmx:
-        return render(request, "alerts/_rule_row.html", {"row": rule_rows([rule])[0]})
-    messages.success(request, f"Alert “{rule.name}” {'resumed' if rule.enabled else 'paused'}.")
+        response = render(request, "alerts/_rule_row.html", {"row": rule_rows([rule])[0]})
+        return with_notice(response, request, undo.Notice(said))
+    messages.success(request, said)
     return redirect("alerts:rules")
 
 
@@ -139,10 +168,41 @@ def rule_toggle(request: HttpRequest, rule_id: int) -> HttpResponse:
 @require_POST
 def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = users_rule(request, rule_id)
+    token = undo.token_for(rule)
     services.delete_rule(rule)
     if not request.htmx:
-        messages.success(request, f"Alert “{rule.name}” deleted.")
+        request.session[DELETED_KEY] = (rule.name, token)
         return redirect("alerts:rules")
     if DealAlertRule.objects.filter(user=request.user).exists():
-        return HttpResponse("")  # htmx swaps the row for nothing: it disappears
-    return retarget(render(request, "alerts/_rules.html", {"rows": []}), "#rules")  # the last one: the empty state
+        response = HttpResponse("")  # htmx swaps the row for nothing: it disappears
+    else:  # the last one: the empty state
+        response = retarget(render(request, "alerts/_rules.html", {"rows": []}), "#rules")
+    return with_notice(response, request, deleted_notice(rule.name, token))
+
+
+@login_required
+@require_POST
+def rule_restore(request: HttpRequest) -> HttpResponse:
+    """Undo a delete: the rule again, from the signed copy of its fields, validated as a new rule."""
+    found = undo.rule_data(request.POST.get("token", ""), request.user.pk)
+    if found is None:
+        said = "That alert can no longer be restored."
+    else:
+        undo_id, data = found
+        serializer = DealAlertRuleSerializer(data=data, context={"request": request})
+        if not serializer.is_valid():
+            said = "That alert can no longer be restored: " + "; ".join(flatten(serializer.errors))
+        elif not undo.claim(request.user.pk, undo_id):
+            said = f"“{data['name']}” is already restored."
+        else:
+            try:
+                rule = services.create_rule(request.user, **serializer.validated_data)
+            except services.RuleLimitReached as error:
+                said = str(error)
+            else:
+                said = f"Restored “{rule.name}”."
+    if not request.htmx:
+        messages.info(request, said)
+        return redirect("alerts:rules")
+    rows = rule_rows(list(DealAlertRule.objects.filter(user=request.user)))
+    return with_notice(render(request, "alerts/_rules.html", {"rows": rows}), request, undo.Notice(said))

@@ -7,6 +7,8 @@ so `make run` needs no server. Set DATABASE_URL / REDIS_URL for PostgreSQL / Red
 from pathlib import Path
 
 import environ
+from csp import constants as csp_constants
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -16,7 +18,20 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me-in-production-0123456789")
+# Development is DEBUG=true (`make run` sets it); only there may the key below, which anyone can
+# read here, sign sessions, unsubscribe links and click tokens. Everything else — production, the
+# worker, benchmarks — brings its own SECRET_KEY (the tests get theirs from pyproject.toml).
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me-in-production-0123456789"
+SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY if DEBUG else "")
+# Rotation: the new key signs, the retired ones (comma-separated) still verify what they signed.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+if not DEBUG and DEVELOPMENT_SECRET_KEY in (SECRET_KEY, *SECRET_KEY_FALLBACKS):
+    raise ImproperlyConfigured("SECRET_KEY must be set to your own value when DEBUG is off, not the development key")
+if not DEBUG and not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set when DEBUG is off: a long random value, e.g. from "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'` (DEBUG=true for development)"
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -32,6 +47,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our static files: /api/docs/ works offline
     "django_htmx",
     "django_celery_beat",
     "anymail",
@@ -45,9 +61,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "dealalerts.middleware.StorableTextMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.UserTimeZoneMiddleware",
@@ -77,7 +95,12 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A connection per request by default: `runserver` (make run) serves each HTTP connection on a new
+# thread, and a connection kept for reuse outlives its thread, so PostgreSQL ran out of them. Set
+# CONN_MAX_AGE > 0 only under a WSGI server with a fixed pool of threads (gunicorn); the health
+# check then replaces a kept connection the database has dropped instead of failing a request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web process read while the worker writes; the timeout waits out short locks.
     DATABASES["default"]["OPTIONS"] = {
@@ -184,7 +207,21 @@ REST_FRAMEWORK = {
         "ingest": env("THROTTLE_INGEST", default="600/min"),
     },
     "EXCEPTION_HANDLER": "dealalerts.api.exception_handler",
+    # Size, nesting and storable-text limits on every request body (dealalerts/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "dealalerts.parsers.JSONParser",
+        "dealalerts.parsers.FormParser",
+        "dealalerts.parsers.MultiPartParser",
+    ],
+    # How many proxies in front of us append to X-Forwarded-For; 0 trusts none and keys
+    # throttles and sign-in limits on the connecting address.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# A request body larger than this is refused (413 on the API). The default fits a full ingest
+# batch (1,000 listings) even with every text field at its maximum length (~12 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=16 * 1024 * 1024)
+# JSON nested deeper than this is refused with a 400; our deepest valid body has 3 levels.
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Deal Alerts API",
     "DESCRIPTION": "Second-hand marketplace deals, alert rules and notifications.",
@@ -193,6 +230,33 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Alert rules and preferences share the channel list: one enum in the schema.
     "ENUM_NAME_OVERRIDES": {"ChannelEnum": "notifications.models.CHANNELS"},
+    # The UI's files come from drf-spectacular-sidecar, not a CDN, so the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Sign-in limits (accounts/signin_limits.py): failed sign-ins per account and address, and
+# per address, within a sliding window; past either, sign-in is refused until failures age out.
+SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=5)
+SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=50)
+SIGNIN_FAILURE_WINDOW_SECONDS = env.int("SIGNIN_FAILURE_WINDOW_SECONDS", default=900)
+
+# --- Content-Security-Policy (django-csp): our own scripts and styles only; the two inline
+# scripts carry the request's nonce. Listing photos come from the marketplaces (https).
+# Swagger UI (/api/docs/) is exempt: it needs its own inline script.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", csp_constants.NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "https:", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
 }
 
 # --- Email: console by default; any ESP through anymail (see README: "Real providers").
@@ -214,8 +278,9 @@ ANYMAIL = {
 }
 
 # --- Notifications
-# Absolute links in email (unsubscribe, tracked clicks, settings) start with this.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Absolute links in email (unsubscribe, tracked clicks, settings) start with this. Unset, it follows
+# PORT (the port `make run` serves on), so a worker's emails link to the server that is running.
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 # A delivery claimed this long ago and still "sending" had its worker die; the sweep resolves it.
 NOTIFICATIONS_SENDING_TIMEOUT = env.int("NOTIFICATIONS_SENDING_TIMEOUT", default=300)
 

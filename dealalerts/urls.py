@@ -1,8 +1,11 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.api import ObtainTokenView
+from accounts.api import ObtainTokenView, ResendConfirmationView
 from alerts.api import DealAlertRuleViewSet
 from listings.api import CategoryViewSet, ListingViewSet
 from notifications.api import NotificationPreferencesViewSet, NotificationViewSet
@@ -16,21 +19,33 @@ router.register("deal-alert-rules", DealAlertRuleViewSet, basename="deal-alert-r
 router.register("notification-preferences", NotificationPreferencesViewSet, basename="notification-preferences")
 router.register("notifications", NotificationViewSet, basename="notification")
 
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    # Resolved per request, not at import: with the manifest storage the hashed name exists only
+    # after collectstatic, which itself imports these urls.
+    return redirect(static("favicon.svg"), permanent=True)
+
+
 api_urls = [
     re_path(r"^auth/token/?$", ObtainTokenView.as_view(), name="auth-token"),
+    re_path(r"^auth/confirm-email/resend/?$", ResendConfirmationView.as_view(), name="resend-confirmation"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
 ]
 
+handler500 = "dealalerts.api.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include((api_urls, "api"))),
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page links; send them to the SVG the pages link.
+    path("favicon.ico", favicon),
     path("accounts/", include("accounts.urls")),
     path("alerts/", include("alerts.urls")),
     path("notifications/", include("notifications.urls")),
-    # The ESP's tracking webhooks (delivered, bounced, complained, opened, clicked), basic-auth protected.
-    path("anymail/", include("anymail.urls")),
+    # The configured ESP's tracking webhook only (delivered, bounced, …), once ANYMAIL_WEBHOOK_SECRET is set.
+    path("anymail/", include("notifications.webhooks")),
     path("", include("listings.urls")),
 ]

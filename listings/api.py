@@ -3,11 +3,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 
 from .filters import ListingFilter
 from .ingest import ingest_listings
 from .models import Category, Listing
-from .validation import ALL_FIELDS, MAX_BATCH, REQUIRED, parse_batch
+from .validation import ALL_FIELDS, MAX_BATCH, MAX_PRICE, PRICE_PATTERN, REQUIRED, parse_batch
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -60,6 +61,10 @@ class ListingSerializer(serializers.ModelSerializer):
         return round(distance, 1) if distance is not None else None
 
 
+class IngestRateThrottle(UserRateThrottle):
+    scope = "ingest"
+
+
 class CanIngest(permissions.BasePermission):
     """Staff, or a connector account holding `listings.ingest_listings` (with its API token)."""
 
@@ -80,7 +85,13 @@ _LISTING_INPUT_SCHEMA = {
         "url": {"type": "string", "format": "uri", "maxLength": 500},
         "title": {"type": "string", "minLength": 1, "maxLength": 200},
         "description": {"type": "string", "maxLength": 10000},
-        "price": {"type": "string", "pattern": r"^\d{1,8}(\.\d{1,2})?$", "example": "249.99"},
+        "price": {
+            "oneOf": [
+                {"type": "string", "pattern": PRICE_PATTERN, "example": "249.99"},
+                {"type": "number", "minimum": 0, "maximum": float(MAX_PRICE), "multipleOf": 0.01},
+            ],
+            "description": 'A decimal string such as "249.99", or a JSON number with at most 2 decimal places.',
+        },
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "default": "USD"},
         "category": {"type": "string", "description": "A category slug from GET /api/categories."},
         "condition": {"type": "string", "enum": ["new", "excellent", "good", "fair", "poor"], "nullable": True},
@@ -123,6 +134,12 @@ class ListingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         if self.action == "create":
             return [CanIngest()]
         return [permissions.AllowAny()]
+
+    def get_throttles(self):
+        # Connectors post batches on their own budget (THROTTLE_INGEST), apart from reading.
+        if self.action == "create":
+            return [IngestRateThrottle()]
+        return super().get_throttles()
 
     @extend_schema(
         request={

@@ -1,6 +1,7 @@
 """Reads: the category tree and listing search, shared by the pages and the API."""
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.fields.array import ArrayContains
@@ -90,3 +91,40 @@ def within_radius(queryset: QuerySet[Listing], place: ZipPlace, radius_mi: float
         .annotate(distance_mi=2 * EARTH_RADIUS_MI * ASin(Sqrt(haversine), output_field=FloatField()))
         .filter(distance_mi__lte=radius_mi)
     )
+
+
+@dataclass(frozen=True)
+class CategoryChoice:
+    slug: str
+    name: str
+    depth: int  # 0: the group's own (top-level) category
+    selected: bool
+
+
+@dataclass(frozen=True)
+class CategoryGroup:
+    """A top-level category and everything under it: one box of the category picker."""
+
+    slug: str
+    name: str
+    choices: list[CategoryChoice]
+
+    @property
+    def selected_count(self) -> int:
+        return sum(choice.selected for choice in self.choices)
+
+
+def category_groups(selected: Iterable[str]) -> list[CategoryGroup]:
+    """The category tree grouped by top-level category, each choice marked selected or not."""
+    chosen = set(selected)
+    groups: list[CategoryGroup] = []
+    for category, depth in categories_in_tree_order():
+        if depth == 0:
+            groups.append(CategoryGroup(category.slug, category.name, []))
+        groups[-1].choices.append(CategoryChoice(category.slug, category.name, depth, category.slug in chosen))
+    return groups
+
+
+def selection_summary(names: list[str]) -> str:
+    """The picker's summary: "None selected" or "2 selected: Laptops, Bikes" (its script says it the same way)."""
+    return f"{len(names)} selected: {', '.join(names)}" if names else "None selected"

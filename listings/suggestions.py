@@ -4,10 +4,10 @@ Pure: cleaned filter values and the query parameters in, words and query strings
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.http import QueryDict
 
+from .formatting import deal_score, money
 from .models import Condition
 
 RADIUS_STEPS = (50, 100, 250, 500)  # "search wider" offers the next of these (the maximum radius is 500)
@@ -17,10 +17,6 @@ RADIUS_STEPS = (50, 100, 250, 500)  # "search wider" offers the next of these (t
 class Suggestion:
     label: str
     query: str  # the browse page's query string, without "?"
-
-
-def _money(value: Decimal) -> str:
-    return f"${value:,.0f}" if value == value.to_integral_value() else f"${value:,.2f}"
 
 
 def describe_search(data: dict, default_radius: int) -> str:
@@ -33,15 +29,15 @@ def describe_search(data: dict, default_radius: int) -> str:
         parts.append(f"in {Condition(data['condition']).label.lower()} condition")
     low, high = data.get("min_price"), data.get("max_price")
     if low is not None and high is not None:
-        parts.append(f"{_money(low)}–{_money(high)}")
+        parts.append(f"{money(low)}–{money(high)}")
     elif high is not None:
-        parts.append(f"under {_money(high)}")
+        parts.append(f"under {money(high)}")
     elif low is not None:
-        parts.append(f"over {_money(low)}")
+        parts.append(f"over {money(low)}")
     if data.get("zip"):
         parts.append(f"within {data.get('radius_mi') or default_radius:g} miles of {data['zip']}")
     if data.get("min_deal_score") is not None:
-        parts.append(f"with a deal score of at least {data['min_deal_score']:.2f}")
+        parts.append(f"with a deal score of at least {deal_score(data['min_deal_score'])}")
     keywords = (data.get("q") or "").strip()
     if keywords:
         return " ".join([f"“{keywords}”", ", ".join(parts)]).strip()

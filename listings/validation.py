@@ -8,13 +8,14 @@ Errors are `{field: [messages]}` per item, and `{"<index>": {...}}` per batch.
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.geo import lookup_zip
+from dealalerts.request_checks import text_problem
 
 from .models import Category, Condition, Source
 
@@ -51,18 +52,6 @@ class ListingInput:
 Errors = dict[str, list[str]]
 
 
-def _unstorable(value: str) -> str | None:
-    """Why the database could not store this text (a 400 here, not a 500 at insert time), or None."""
-    if "\x00" in value:  # PostgreSQL text cannot hold NUL
-        return "Null characters are not allowed."
-    if not value.isascii():
-        try:
-            value.encode()
-        except UnicodeEncodeError:  # a lone surrogate, e.g. JSON "\ud800": no UTF-8 form
-            return "Must be valid Unicode text (no lone surrogates)."
-    return None
-
-
 def _text(raw: dict, name: str, errors: Errors, *, max_length: int, required: bool) -> str:
     value = raw.get(name)
     if value is None or value == "":
@@ -72,7 +61,7 @@ def _text(raw: dict, name: str, errors: Errors, *, max_length: int, required: bo
     if not isinstance(value, str):
         errors[name] = ["Must be a string."]
         return ""
-    if problem := _unstorable(value):
+    if problem := text_problem(value):
         errors[name] = [problem]
         return ""
     value = value.strip()
@@ -99,19 +88,29 @@ def _is_web_url(value: str) -> bool:
     return _WEB_URL_RE.fullmatch(value) is not None
 
 
+# The published schema's pattern for a price string (listings/api.py uses this one): ASCII
+# digits only, no sign, exponent, separator or surrounding space.
+PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
+_PRICE_RE = re.compile(PRICE_PATTERN)
+_NEGATIVE_RE = re.compile(r"-[0-9]+(\.[0-9]+)?")  # only to say why "-5" is refused
+_PRICE_FORMAT = 'Must be a number or a decimal string such as "249.99" (at most 8 digits and 2 decimals).'
+
+
 def _price(raw: dict, errors: Errors) -> Decimal:
     value = raw.get("price")
     if value is None or value == "":
         errors["price"] = ["This field is required."]
         return Decimal(0)
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        errors["price"] = ['Must be a number or a decimal string such as "249.99".']
+    if isinstance(value, str):
+        if _PRICE_RE.fullmatch(value):
+            return Decimal(value).quantize(Decimal("0.01"))
+        negative = _NEGATIVE_RE.fullmatch(value) and Decimal(value) < 0
+        errors["price"] = ["Must be zero or more." if negative else _PRICE_FORMAT]
         return Decimal(0)
-    try:
-        price = Decimal(str(value).strip())
-    except InvalidOperation:
-        errors["price"] = ['Must be a number or a decimal string such as "249.99".']
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        errors["price"] = [_PRICE_FORMAT]
         return Decimal(0)
+    price = Decimal(str(value))
     if not price.is_finite():
         errors["price"] = ["Must be a finite number."]
     elif price < 0:
@@ -146,7 +145,7 @@ def parse_listing(raw: Any, category_ids: dict[str, int]) -> tuple[ListingInput 
         errors["external_id"] = ["This field is required."]
     elif not isinstance(external_id, str):
         errors["external_id"] = ["Must be a string."]
-    elif problem := _unstorable(external_id):
+    elif problem := text_problem(external_id):
         errors["external_id"] = [problem]
     elif len(external_id) > 100:
         errors["external_id"] = ["At most 100 characters."]

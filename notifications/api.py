@@ -5,6 +5,7 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -72,6 +73,8 @@ class ChannelsSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(f"“{repeated[0]}” is listed more than once.")
         prefs: NotificationPreferences = self.instance
         verified = services.verified_channels(prefs.user, prefs)
+        if services.email_awaiting_confirmation(prefs.user, prefs):
+            verified |= {"email"}  # it may stay on: it starts working once the address is confirmed
         for channel in value:
             if channel not in verified:
                 raise serializers.ValidationError(f"{CHANNEL_LABELS[channel]} is not set up: {SETUP_HINT[channel]}.")
@@ -108,20 +111,46 @@ class QuietHoursSerializer(serializers.ModelSerializer):
         start, end = attrs.get("quiet_hours_start"), attrs.get("quiet_hours_end")
         if (start is None) != (end is None):
             missing = "start_time" if start is None else "end_time"
-            raise serializers.ValidationError({missing: ["Give both times, or null for both to turn quiet hours off."]})
+            message = "Give both times, or null for both to turn quiet hours off."
+            raise serializers.ValidationError({missing: [ErrorDetail(message, code="quiet_hours_incomplete")]})
         if start is not None and start == end:
             raise serializers.ValidationError({"end_time": ["The end must differ from the start."]})
         return attrs
 
 
 class CategoriesSerializer(serializers.ModelSerializer):
+    """`category_filters` (the stored name) or `categories` (the path's name): one of the two."""
+
+    NAMES = ("category_filters", "categories")
     category_filters = serializers.ListField(
-        child=serializers.SlugField(), max_length=MAX_CATEGORY_FILTERS, help_text="Category slugs; empty: all."
+        child=serializers.SlugField(),
+        max_length=MAX_CATEGORY_FILTERS,
+        required=False,
+        help_text="Category slugs; empty: all. Give this or `categories`, not both.",
+    )
+    categories = serializers.ListField(
+        child=serializers.SlugField(),
+        max_length=MAX_CATEGORY_FILTERS,
+        required=False,
+        write_only=True,
+        help_text="The same as `category_filters`, named as the path is. Give this or `category_filters`.",
     )
 
     class Meta:
         model = NotificationPreferences
-        fields = ["category_filters"]
+        fields = ["category_filters", "categories"]
+
+    def validate(self, attrs: dict) -> dict:
+        given = [name for name in self.NAMES if name in attrs]
+        if len(given) == 2:
+            message = "Give either categories or category_filters, not both."
+            raise serializers.ValidationError({name: [message] for name in self.NAMES})
+        if not given:
+            raise serializers.ValidationError({"category_filters": ["Give category_filters (or categories)."]})
+        return {"category_filters": attrs[given[0]]}
+
+    def validate_categories(self, value: list[str]) -> list[str]:
+        return self.validate_category_filters(value)
 
     def validate_category_filters(self, value: list[str]) -> list[str]:
         if repeated := _duplicates(value):
@@ -155,6 +184,13 @@ class SummarySerializer(serializers.Serializer):
 
     channels = serializers.ListField(child=serializers.CharField())
     verified_channels = serializers.ListField(child=serializers.CharField())
+    usable_channels = serializers.ListField(
+        child=serializers.CharField(), help_text="The channels deals reach you on now: on, and set up."
+    )
+    channel_problems = serializers.ListField(
+        child=serializers.CharField(),
+        help_text='Why a channel you turned on cannot reach you, e.g. "Email is not confirmed yet".',
+    )
     frequency = serializers.CharField()
     digest_time = serializers.CharField()
     digest_weekday = serializers.CharField()

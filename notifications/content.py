@@ -1,17 +1,9 @@
 """What a notification says, for each kind of message; channels render it for their medium."""
 
-from decimal import Decimal
-
 from django.urls import reverse
 
 from . import emails, links
 from .models import Delivery, Notification
-
-
-def price_text(price: Decimal, currency: str = "USD") -> str:
-    whole = price == price.to_integral()
-    amount = f"{price:,.0f}" if whole else f"{price:,.2f}"
-    return f"${amount}" if currency == "USD" else f"{amount} {currency}"
 
 
 def deal_context(notification: Notification, channel: str) -> dict:
@@ -19,8 +11,6 @@ def deal_context(notification: Notification, channel: str) -> dict:
     return {
         "notification": notification,
         "listing": listing,
-        "price": price_text(listing.price, listing.currency),
-        "score_percent": round(listing.deal_score * 100) if listing.deal_score is not None else None,
         "sources": notification.sources,
         "rule_names": notification.source_names,
         "view_url": links.click_url(notification.id, channel),

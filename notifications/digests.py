@@ -29,7 +29,6 @@ from listings.models import Listing, Source
 from . import emails, links
 from .channels import Sent
 from .channels.email import send_message
-from .content import price_text
 from .models import (
     CHANNEL_LABELS,
     Delivery,
@@ -82,7 +81,7 @@ def due_digests(now: datetime) -> list[Due]:
         notification__user=OuterRef("user_id"), status=DeliveryStatus.HELD, notification__digest__isnull=True
     )
     rows = (
-        NotificationPreferences.objects.filter(email_suppressed_at__isnull=True)
+        NotificationPreferences.objects.filter(email_suppressed_at__isnull=True, user__email_confirmed_at__isnull=False)
         .filter(Q(frequency__in=[Frequency.DAILY, Frequency.WEEKLY]) | Exists(overflowing))
         .values_list("user_id", "user__time_zone", "frequency", "digest_time", "digest_weekday", "channels")
     )
@@ -204,9 +203,10 @@ def digest_context(content: DigestContent) -> dict:
     deals = [
         {
             "title": deal.title,
-            "price": price_text(deal.price, deal.currency),
+            "price": deal.price,
+            "currency": deal.currency,
             "image_url": deal.image_url,
-            "score_percent": round(deal.deal_score * 100) if deal.deal_score is not None else None,
+            "deal_score": deal.deal_score,
             "explanation": deal.deal_score_explanation,
             "sources": deal.sources,
             "url": links.click_url(deal.id, "digest"),

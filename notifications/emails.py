@@ -15,6 +15,8 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.mail import EmailMultiAlternatives
 
+from listings import formatting
+
 from . import links
 
 _inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
@@ -23,7 +25,7 @@ _css_cache: dict[str, str] = {}
 
 @cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(settings.BASE_DIR / "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.jinja",), default=False),
         undefined=jinja2.StrictUndefined,  # a misspelt variable fails the test, not the customer's email
@@ -31,6 +33,9 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         auto_reload=settings.DEBUG,
     )
+    # The pages' filters (listings.templatetags.deal_format), so an email says "$125" and "89%" as they do.
+    env.filters.update(money=formatting.money, deal_score=formatting.deal_score, score_band=formatting.score_band)
+    return env
 
 
 def render(name: str, context: dict) -> str:

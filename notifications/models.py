@@ -14,8 +14,9 @@ from django.db import models
 
 from listings.models import Listing
 
-CHANNELS = ("email", "push", "sms", "discord")
-CHANNEL_LABELS = {"email": "Email", "push": "Push", "sms": "SMS", "discord": "Discord"}
+from .policy import CHANNEL_LABELS, CHANNELS  # the pure policy names them; kept here for the app's imports
+from .wording import delivery_note
+
 DEFAULT_DIGEST_TIME = time(9, 0)
 MAX_PER_DAY_DEFAULT = 10
 
@@ -172,6 +173,11 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.status}: {self.dedup_key}"
+
+    @property
+    def note(self) -> str:
+        """The reason, less what the status already says (for the history page)."""
+        return delivery_note(self.status, self.reason, self.last_error)
 
 
 class DigestPeriod(models.TextChoices):

@@ -3,8 +3,11 @@
     decide(event, preferences, now, sent_today) -> [Decision(channel, action, not_before, reason)]
 
 The rules, in order:
-1. Channels are the event's own (the rule's) or, when it names none, the user's; only those the
-   user has enabled and verified survive. None left: one SKIP naming why.
+1. Channels (`usable_channels`): the event's own (the rule's) or, when it names none, the user's;
+   only those the user has enabled and verified are usable. When none of the rule's channels is
+   usable, the user's own usable channels take their place, and every reason says so ("by email
+   instead: SMS is not set up"): a rule never goes silent because of its channels. When the user
+   has no usable channel at all: one SKIP that says what to fix and where.
 2. Category filters: a listing outside them is skipped ("not in your categories").
 3. Daily or weekly frequency: HOLD for the digest, unless the event is urgent.
 4. Past the daily cap (`sent_today >= max_per_day`): HOLD for the next digest ("daily cap
@@ -18,12 +21,17 @@ An event is urgent when the producer says so (a watched item fell below its thre
 deal score is at least `URGENT_SCORE`.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 URGENT_SCORE = 0.9
+CHANNELS = ("email", "push", "sms", "discord")
+CHANNEL_LABELS = {"email": "Email", "push": "Push", "sms": "SMS", "discord": "Discord"}
+CHANNEL_IN_WORDS = {"email": "email", "push": "push", "sms": "SMS", "discord": "Discord"}  # "by email", "by SMS"
 
 
 class Action(StrEnum):
@@ -58,6 +66,83 @@ class Preferences:
     urgent_in_quiet_hours: bool = False
     category_filters: frozenset[str] = frozenset()
     max_per_day: int = 10
+    # Why a channel is not verified, in words ("not confirmed"); a channel missing here is "not set up".
+    not_verified_because: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def own_channels(self) -> tuple[str, ...]:
+        """The user's channels that can reach them now: switched on and verified."""
+        return tuple(c for c in self.channels if c in self.verified)
+
+    def unusable_because(self, channel: str) -> str:
+        """Why a channel cannot be used ("not set up", "off in your settings"); "" when it can."""
+        if channel not in self.verified:
+            return self.not_verified_because.get(channel, "not set up")
+        return "" if channel in self.channels else "off in your settings"
+
+    def why_unusable(self, channel: str) -> str:
+        """Why a channel cannot be used, as a clause: "SMS is not set up", "Push is off in your settings"."""
+        return f"{CHANNEL_LABELS.get(channel, channel)} is {self.unusable_because(channel)}"
+
+
+@dataclass(frozen=True)
+class ChannelChoice:
+    """The channels a deal for a rule goes to now, and why they differ from the rule's, if they do.
+
+    `notes` name each wanted channel that cannot be used; `fallback` is true when none could, so the
+    user's own channels stand in. No `channels` at all: nothing can reach the user.
+    """
+
+    channels: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    fallback: bool = False
+
+    @property
+    def annotation(self) -> str:
+        """What a delivery's reason adds: "by email instead: SMS is not set up", or ""."""
+        if not self.notes:
+            return ""
+        if self.fallback:
+            return f"by {_joined(self.channels)} instead: {'; '.join(self.notes)}"
+        return "; ".join(self.notes)
+
+    @property
+    def sentence(self) -> str:
+        """What a user is told when saving a rule; "" when its channels are all usable."""
+        if not self.channels:
+            problems = f" ({'; '.join(self.notes)})" if self.notes else ""
+            return f"No channel can reach you yet{problems}: fix it in your notification settings."
+        if not self.notes:
+            return ""
+        only = "" if self.fallback else " only"
+        return f"{_sentence_list(self.notes)} yet, so we will tell you by {_joined(self.channels)}{only}."
+
+
+def usable_channels(rule_channels: tuple[str, ...], prefs: Preferences) -> ChannelChoice:
+    """Which channels a deal for a rule naming `rule_channels` (empty: the user's) goes to now.
+
+    The one answer to "where will this go?": the policy delivers by it, and the alert pages and
+    the API tell the user what it says when a rule is saved.
+    """
+    own = prefs.own_channels
+    wanted = rule_channels or prefs.channels
+    usable = tuple(c for c in wanted if c in own)
+    notes = tuple(prefs.why_unusable(c) for c in wanted if c not in own)
+    if usable:
+        return ChannelChoice(usable, notes)
+    if own:
+        return ChannelChoice(own, notes, fallback=True)
+    # Nothing reaches the user: name the user's own channels' trouble too, that is what to fix.
+    return ChannelChoice((), tuple(dict.fromkeys(prefs.why_unusable(c) for c in (*wanted, *prefs.channels))))
+
+
+def _joined(channels: tuple[str, ...]) -> str:
+    names = [CHANNEL_IN_WORDS.get(c, c) for c in channels]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _sentence_list(clauses: tuple[str, ...]) -> str:
+    return clauses[0] if len(clauses) == 1 else f"{', '.join(clauses[:-1])} and {clauses[-1]}"
 
 
 @dataclass(frozen=True)
@@ -85,13 +170,15 @@ class Outcome:
 
 
 def decide(event: Event, prefs: Preferences, now: datetime, sent_today: int) -> Outcome:
-    wanted = event.channels or prefs.channels
-    channels = [c for c in wanted if c in prefs.channels and c in prefs.verified]
-    if not channels:
-        return Outcome([Decision(wanted[0] if wanted else "email", Action.SKIP, _no_channel_reason(wanted, prefs))])
+    choice = usable_channels(event.channels, prefs)
+    if not choice.channels:
+        wanted = event.channels or prefs.channels
+        return Outcome([Decision(wanted[0] if wanted else "email", Action.SKIP, _no_channel_reason(choice, prefs))])
 
     def every(action: Action, reason: str, not_before: datetime | None = None) -> Outcome:
-        return Outcome([Decision(c, action, reason, not_before) for c in channels])
+        if choice.annotation:
+            reason = f"{reason} ({choice.annotation})"
+        return Outcome([Decision(c, action, reason, not_before) for c in choice.channels])
 
     if prefs.category_filters and not (event.category_slugs & prefs.category_filters):
         return every(Action.SKIP, "skipped: not in your categories")
@@ -107,12 +194,11 @@ def decide(event: Event, prefs: Preferences, now: datetime, sent_today: int) -> 
     return every(Action.SEND, "sent: urgent deal" if urgent and prefs.frequency != "immediate" else "sent")
 
 
-def _no_channel_reason(wanted: tuple[str, ...], prefs: Preferences) -> str:
+def _no_channel_reason(choice: ChannelChoice, prefs: Preferences) -> str:
+    """Nothing can reach the user: say what to fix, and where."""
     if not prefs.channels:
-        return "skipped: all channels are off"
-    if not any(c in prefs.channels for c in wanted):
-        return "skipped: the alert's channels are off in your settings"
-    return "skipped: the channel is not set up"
+        return "skipped: all channels are off: turn one on in your settings"
+    return f"skipped: no channel can reach you ({'; '.join(choice.notes)}): fix it in your settings"
 
 
 # --- time: quiet hours and digests, on the wall clock of the user's zone ------------------------

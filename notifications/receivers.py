@@ -4,8 +4,8 @@ from django.dispatch import receiver
 
 from accounts.models import User
 
-from . import services
 from .models import NotificationPreferences
+from .tracking import record_provider_event
 
 
 @receiver(post_save, sender=User, dispatch_uid="notifications.default_preferences")
@@ -18,10 +18,10 @@ def default_preferences(sender, instance: User, created: bool, raw: bool = False
 @receiver(tracking, dispatch_uid="notifications.esp_tracking")
 def esp_tracking(sender, event, esp_name: str, **kwargs) -> None:
     """Delivered, bounced, complained, opened, clicked — as the ESP's webhook reports them."""
-    services.record_provider_event(
+    record_provider_event(
         event.event_type,
         message_id=event.message_id or "",
-        metadata=event.metadata or {},
+        metadata=event.metadata,
         timestamp=event.timestamp,
         description=event.description or event.mta_response or "",
     )

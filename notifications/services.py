@@ -90,11 +90,27 @@ def _prefs_missing(user: User) -> bool:
 
 
 def verified_channels(user: User, prefs: NotificationPreferences) -> frozenset[str]:
-    """Channels that can reach this user now: set up, and not disabled by a bounce or complaint."""
-    verified = set()
-    if user.email and prefs.email_suppressed_at is None:
-        verified.add("email")
-    return frozenset(verified) & channels.available()
+    """Channels that can reach this user now: set up, confirmed, and not disabled by a bounce or complaint."""
+    return frozenset(c for c in channels.available() if not _not_verified_because(user, prefs, c))
+
+
+def _not_verified_because(user: User, prefs: NotificationPreferences, channel: str) -> str:
+    """Why a channel cannot reach the user, as the policy words it after "Email is …"; "" when it can."""
+    if channel not in channels.available():
+        return "not set up"
+    if channel == "email":
+        if not user.email:
+            return "not set up"
+        if prefs.email_suppressed_at is not None:
+            return "off because mail to your address bounced or was marked as spam"
+        if user.email_confirmed_at is None:
+            return "not confirmed yet"
+    return ""
+
+
+def email_awaiting_confirmation(user: User, prefs: NotificationPreferences) -> bool:
+    """Email would work but for the confirmation link the user has not followed yet."""
+    return bool(user.email) and user.email_confirmed_at is None and prefs.email_suppressed_at is None
 
 
 def policy_preferences(user: User, prefs: NotificationPreferences) -> policy.Preferences:
@@ -102,6 +118,7 @@ def policy_preferences(user: User, prefs: NotificationPreferences) -> policy.Pre
         time_zone=user.time_zone,
         channels=tuple(prefs.channels),
         verified=verified_channels(user, prefs),
+        not_verified_because={c: why for c in CHANNELS if (why := _not_verified_because(user, prefs, c))},
         frequency=prefs.frequency,
         quiet_start=prefs.quiet_hours_start,
         quiet_end=prefs.quiet_hours_end,
@@ -109,6 +126,16 @@ def policy_preferences(user: User, prefs: NotificationPreferences) -> policy.Pre
         category_filters=frozenset(prefs.category_filters),
         max_per_day=prefs.max_per_day,
     )
+
+
+def channel_preferences(user: User) -> policy.Preferences:
+    """The user's preferences as the policy reads them, fresh: for "where would this rule's deals go?"."""
+    return policy_preferences(user, preferences_for(user))
+
+
+def channel_choice(user: User, rule_channels: tuple[str, ...]) -> policy.ChannelChoice:
+    """Where a deal for a rule naming these channels would go now, and why: the policy's own answer."""
+    return policy.usable_channels(rule_channels, channel_preferences(user))
 
 
 def category_slug_paths() -> dict[int, frozenset[str]]:
@@ -145,9 +172,12 @@ def preferences_summary(user: User, now: datetime | None = None) -> dict:
         frequency = Frequency.DAILY  # overflow past the cap waits for the next daily digest
     next_digest = policy.next_digest_at(now, frequency, wall, weekday, user.time_zone)
     count = sent_today(user, now)
+    reach = policy.usable_channels((), policy_preferences(user, prefs))
     return {
         "channels": list(prefs.channels),
         "verified_channels": sorted(verified_channels(user, prefs)),
+        "usable_channels": list(reach.channels),
+        "channel_problems": list(reach.notes),
         "frequency": prefs.frequency,
         "digest_time": wall.strftime("%H:%M"),
         "digest_weekday": Weekday(weekday).label.lower(),
@@ -167,6 +197,7 @@ def preferences_summary(user: User, now: datetime | None = None) -> dict:
             "suppressed_at": prefs.email_suppressed_at,
             "suppressed_reason": prefs.email_suppressed_reason,
             "unsubscribed_at": prefs.email_unsubscribed_at,
+            "confirmed_at": user.email_confirmed_at,
         },
     }
 
@@ -429,6 +460,8 @@ def _blocked_reason(delivery: Delivery) -> str:
         return f"skipped: you turned {delivery.channel} off"
     if delivery.channel == "email" and prefs.email_suppressed_at is not None:
         return "skipped: email to this address bounced or was reported as spam"
+    if delivery.channel == "email" and user.email_confirmed_at is None:
+        return "skipped: your email address changed and is not confirmed yet: use the link we sent"
     return ""
 
 
@@ -547,28 +580,6 @@ def suppress_email(user_id: int, reason: str, now: datetime | None = None) -> No
     NotificationPreferences.objects.filter(user_id=user_id, email_suppressed_at__isnull=True).update(
         email_suppressed_at=now or timezone.now(), email_suppressed_reason=reason[:200]
     )
-
-
-SUPPRESSING_EVENTS = {"bounced", "complained", "rejected"}
-
-
-def record_provider_event(
-    event_type: str, *, message_id: str, metadata: dict, timestamp: datetime | None, description: str = ""
-) -> int:
-    """Apply one ESP tracking event; returns how many deliveries it concerned."""
-    when = timestamp or timezone.now()
-    rows = Delivery.objects.none()
-    if metadata.get("dedup_key"):
-        rows = Delivery.objects.filter(dedup_key=metadata["dedup_key"])
-    elif message_id:
-        rows = Delivery.objects.filter(provider_id=message_id)
-    updated = rows.update(provider_event=event_type[:20], provider_event_at=when)
-    if event_type == "clicked":
-        Notification.objects.filter(deliveries__in=rows, clicked_at__isnull=True).update(clicked_at=when)
-    user_id = metadata.get("user_id") or next(iter(rows.values_list("notification__user_id", flat=True)), None)
-    if event_type in SUPPRESSING_EVENTS and user_id:
-        suppress_email(int(user_id), f"{event_type}: {description}".strip(": ")[:200], when)
-    return updated
 
 
 def record_click(notification_id: int, now: datetime | None = None) -> Notification | None:

@@ -13,9 +13,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from listings.selectors import categories_in_tree_order
-
-from . import digests, links, services
+from . import digests, links, services, wording
 from .api import SECTIONS
 from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, Weekday
 
@@ -73,11 +71,19 @@ def settings_context(request: HttpRequest, *, sent: dict | None = None, **extra)
         "channel_options": [(c, CHANNEL_LABELS[c]) for c in CHANNELS],
         "frequency_options": Frequency.choices,
         "weekday_options": [(day.label.lower(), day.label) for day in Weekday],
-        "category_options": [(c.slug, "\u2003" * depth + c.name) for c, depth in categories_in_tree_order()],
         "errors": {},
         "saved": None,
+        "saved_message": "",
         **extra,
     }
+
+
+def saved_message(section: str, prefs, post: QueryDict) -> str:
+    if section == "quiet-hours":
+        return wording.quiet_hours_saved(
+            prefs.quiet_hours_start, prefs.quiet_hours_end, prefs.urgent_in_quiet_hours, post.get("quiet_hours") == "on"
+        )
+    return "Saved."
 
 
 @login_required
@@ -95,11 +101,11 @@ def settings_section(request: HttpRequest, section: str) -> HttpResponse:
     data = section_data(section, request.POST)
     serializer = SECTIONS[section](services.preferences_for(request.user), data=data, context={"request": request})
     if serializer.is_valid():
-        serializer.save()
-        context = settings_context(request, saved=section)
+        prefs = serializer.save()
+        context = settings_context(request, saved=section, saved_message=saved_message(section, prefs, request.POST))
     else:
-        # Show what the user sent, not what is stored, beside the errors.
-        context = settings_context(request, errors=serializer.errors, sent=data)
+        # Show what the user sent, not what is stored, beside the errors (in the page's words).
+        context = settings_context(request, errors=wording.page_errors(serializer.errors), sent=data)
     if request.htmx:
         return render(request, f"notifications/_section_{section.replace('-', '_')}.html", context)
     status = 200 if context["saved"] else 400

@@ -7,12 +7,15 @@ teardown flush removes them for the tests that follow: with a marker,
 overrides fixtures); without one, request `django_db_serialized_rollback`.
 """
 
+import uuid
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
+from accounts import signin_limits
 from dealalerts.celery import app as celery_app
 
 from .factories import UserFactory
@@ -67,6 +70,12 @@ def _generous_throttling(monkeypatch):
     monkeypatch.setattr(
         SimpleRateThrottle, "THROTTLE_RATES", {"anon": "100000/min", "user": "100000/min", "ingest": "100000/min"}
     )
+
+
+@pytest.fixture(autouse=True)
+def _own_signin_counts(monkeypatch):
+    """Each test counts sign-in attempts afresh: the cache outlives tests (and, with Redis, runs)."""
+    monkeypatch.setattr(signin_limits, "KEY_PREFIX", f"signin-failures-test:{uuid.uuid4().hex}")
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct-horse-battery")
     time_zone = "America/Los_Angeles"
     home_zip = "94103"
+    # Confirmed, as most accounts are; pass email_confirmed_at=None for one that has not followed the link.
+    email_confirmed_at = factory.LazyFunction(timezone.now)
 
 
 def category(slug: str) -> Category:

@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -182,3 +183,51 @@ def celery_worker(env: dict[str, str], **options) -> Iterator[Worker]:
     finally:
         worker.stop()
         worker.log.unlink(missing_ok=True)
+
+
+# --- the development web server -------------------------------------------------------------------
+
+
+@dataclass
+class WebServer:
+    process: subprocess.Popen
+    url: str  # no trailing slash
+    log: Path
+
+    def output(self, tail: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-tail:] if self.log.exists() else ""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def runserver(env: dict[str, str], *, ready_timeout: float = 60) -> Iterator[WebServer]:
+    """`manage.py runserver --noreload`, as `make run`'s web process starts it, until the block ends."""
+    port = _free_port()
+    log = Path(tempfile.gettempdir()) / f"dealalerts-web-{uuid.uuid4().hex[:8]}.log"
+    command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            command, cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = WebServer(process, f"http://127.0.0.1:{port}", log)
+    try:
+        deadline = time.monotonic() + ready_timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"runserver did not start (exit code {process.poll()}):\n{server.output()}"
+                    ) from None
+                time.sleep(0.1)
+        yield server
+    finally:
+        _stop_group(process, timeout=5)
+        log.unlink(missing_ok=True)

@@ -34,6 +34,7 @@ OPERATIONS = {
     ("GET", "/api/categories/"),
     ("GET", "/api/categories/{slug}/"),
     ("POST", "/api/auth/token/"),
+    ("POST", "/api/auth/confirm-email/resend/"),
     ("GET", "/api/deal-alert-rules/"),
     ("POST", "/api/deal-alert-rules/"),
     ("GET", "/api/deal-alert-rules/{rule_id}/"),

@@ -96,7 +96,7 @@ def test_backtest_counts_samples_and_estimates(shopper):
     sample = body["sample_matches"][0]
     assert sample["listing"]["title"] == "Gaming PC build 0"  # newest first
     assert sample["why"]["keyword"] == "gaming"
-    assert sample["explanation"].startswith("mentions “gaming”; $500.00 is within $200.00–$800.00")
+    assert sample["explanation"].startswith("mentions “gaming”; $500 is within $200–$800")
 
 
 def test_paused_rule_can_still_be_tested(shopper):
@@ -213,3 +213,46 @@ def test_every_error_comes_in_one_answer(shopper):
     assert response.status_code == 400
     assert set(response.json()) == {"name", "max_price", "radius_mi"}
     assert response.json()["max_price"] == ["Must be at least the minimum price."]
+
+
+def test_saving_a_rule_says_which_channels_it_will_use_now(shopper, user):
+    response = create(shopper, notification_channels=["sms"])
+    assert response.status_code == 201, response.json()
+    rule = response.json()
+    assert rule["notification_channels"] == ["sms"]  # saved as asked: SMS is used once it is set up
+    assert rule["delivery_channels"] == ["email"]
+    assert rule["channel_notes"] == ["SMS is not set up yet, so we will tell you by email."]
+    patched = shopper.patch(
+        f"/api/deal-alert-rules/{rule['id']}", {"notification_channels": ["email", "push"]}, format="json"
+    ).json()
+    assert patched["delivery_channels"] == ["email"]
+    assert patched["channel_notes"] == ["Push is not set up yet, so we will tell you by email only."]
+    mine = shopper.patch(f"/api/deal-alert-rules/{rule['id']}", {"notification_channels": []}, format="json").json()
+    assert (mine["delivery_channels"], mine["channel_notes"]) == (["email"], [])
+
+
+def test_a_rule_no_channel_can_deliver_is_saved_with_a_note_not_an_error(api_client):
+    user = UserFactory(email_confirmed_at=None)
+    api_client.force_authenticate(user)
+    response = create(api_client, notification_channels=[])
+    assert response.status_code == 201
+    assert response.json()["delivery_channels"] == []
+    assert response.json()["channel_notes"] == [
+        "No channel can reach you yet (Email is not confirmed yet): fix it in your notification settings."
+    ]
+
+
+def test_delivery_channels_are_read_only(shopper):
+    response = create(shopper, delivery_channels=["sms"])
+    assert response.status_code == 400 and response.json() == {"delivery_channels": ["Read-only field."]}
+
+
+def test_listing_rules_reads_the_preferences_once_however_many_rules(shopper, user):
+    for i in range(3):
+        create(shopper, name=f"Rule {i}", notification_channels=["sms"] if i % 2 else [])
+    few = count_queries(lambda: shopper.get("/api/deal-alert-rules"))
+    for i in range(3, 9):
+        create(shopper, name=f"Rule {i}", notification_channels=["sms", "email"][: 1 + i % 2])
+    assert count_queries(lambda: shopper.get("/api/deal-alert-rules")) == few
+    listed = shopper.get("/api/deal-alert-rules").json()
+    assert {tuple(r["delivery_channels"]) for r in listed["results"]} == {("email",)}

@@ -41,7 +41,7 @@ def test_matches_are_recorded_once_with_why_and_notified_once_per_listing(django
     assert sorted((m.rule_id, m.listing_id) for m in created) == [(thinkpads.pk, t14.pk), (laptops.pk, t14.pk)]
     assert DealAlertMatch.objects.get(rule=thinkpads).why == {
         "keyword": "thinkpad",
-        "price": "$300.00 is at most $500.00",
+        "price": "$300 is at most $500",
         "distance_mi": None,
         "deal_score": 0.8,
     }

@@ -108,7 +108,7 @@ class TestCriteria:
         assert match(r, listing(price="300")) is not None
         assert match(r, listing(price="300.01")) is None
         assert match(r, listing(price="199.99")) is None
-        assert match(r, listing(price="250")).price == "$250.00 is within $200.00–$300.00"
+        assert match(r, listing(price="250")).price == "$250 is within $200–$300"
 
     def test_radius_by_great_circle(self):
         r = rule(center=SF, radius_mi=15.0)
@@ -131,7 +131,7 @@ class TestCriteria:
 
     def test_why_in_words(self):
         why = match(rule(keywords=["thinkpad"], max_price=Decimal(500), center=SF, radius_mi=5.0), listing())
-        assert why.sentence() == "mentions “thinkpad”; $300.00 is at most $500.00; 0.0 mi away; deal score 0.80"
+        assert why.sentence() == "mentions “thinkpad”; $300 is at most $500; 0.0 mi away; deal score 80%"
 
 
 # --- the index returns exactly what brute force returns ------------------------------------------

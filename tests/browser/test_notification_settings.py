@@ -32,7 +32,9 @@ def test_shopper_edits_each_settings_section_in_place(live_server, page: Page):
     expect(page.locator("#section-quiet-hours .error")).to_have_text("The end must differ from the start.")
     page.locator("#section-quiet-hours").get_by_label("Until").fill("07:00")
     page.locator("#section-quiet-hours").get_by_role("button", name="Save").click()
-    expect(page.locator("#section-quiet-hours .saved")).to_have_text("Saved.")
+    expect(page.locator("#section-quiet-hours .saved")).to_have_text(
+        "Saved. Notifications wait from 22:00 until 07:00, urgent deals too."
+    )
 
     when = page.locator("#section-frequency")
     when.get_by_label("Daily digest").check()

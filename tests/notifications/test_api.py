@@ -120,6 +120,10 @@ BAD_INPUTS = [
     ("categories", {"category_filters": ["laptops", "spaceships"]}, "category_filters"),
     ("categories", {"category_filters": ["bikes", "bikes"]}, "category_filters"),
     ("categories", {"category_filters": "bikes"}, "category_filters"),
+    ("categories", {"categories": ["spaceships"]}, "categories"),
+    ("categories", {"categories": ["bikes"], "category_filters": ["bikes"]}, "categories"),
+    ("categories", {"categories": ["bikes"], "category_filters": ["bikes"]}, "category_filters"),
+    ("categories", {}, "category_filters"),
     ("max-per-day", {"max_per_day": 0}, "max_per_day"),
     ("max-per-day", {"max_per_day": 101}, "max_per_day"),
     ("max-per-day", {"max_per_day": "lots"}, "max_per_day"),
@@ -178,3 +182,31 @@ def test_history_queries_do_not_grow_with_notifications(client, shopper):
     notify([DealEvent(shopper.pk, ListingFactory().pk, source) for _ in range(15)])
     assert count_queries(lambda: client.get("/api/notifications")) == few
     assert Delivery.objects.count() == 16
+
+
+def test_categories_accepts_the_paths_name_too(client, shopper):
+    body = {"categories": ["bikes", "tools"]}
+    response = client.patch("/api/notification-preferences/categories", body, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["category_filters"] == ["bikes", "tools"]
+    assert prefs(shopper).category_filters == ["bikes", "tools"]
+
+
+def test_giving_both_category_names_says_so(client):
+    body = {"categories": ["bikes"], "category_filters": ["tools"]}
+    response = client.patch("/api/notification-preferences/categories", body, format="json")
+    message = ["Give either categories or category_filters, not both."]
+    assert response.status_code == 400 and response.json() == {"categories": message, "category_filters": message}
+
+
+def test_schema_shows_both_category_names(api_client):
+    schema = api_client.get("/api/schema/?format=json").json()
+    properties = schema["components"]["schemas"]["PatchedCategoriesRequest"]["properties"]
+    assert {"categories", "category_filters"} <= set(properties)
+
+
+def test_quiet_hours_api_keeps_its_own_wording(client):
+    response = client.patch(
+        "/api/notification-preferences/quiet-hours", {"start_time": "22:00", "end_time": None}, format="json"
+    )
+    assert response.json() == {"end_time": ["Give both times, or null for both to turn quiet hours off."]}

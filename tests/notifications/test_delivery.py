@@ -174,7 +174,7 @@ def test_the_esp_webhook_records_events_and_a_bounce_stops_email(client, postmar
         "DeliveredAt": "2026-11-25T10:00:00Z",
         "Metadata": {"dedup_key": delivery.dedup_key},
     }
-    assert client.post(url, json.dumps(delivered), content_type="application/json").status_code == 400  # no auth
+    assert client.post(url, json.dumps(delivered), content_type="application/json").status_code == 401  # no auth
     assert client.post(url, json.dumps(delivered), content_type="application/json", **auth).status_code == 200
     delivery.refresh_from_db()
     assert delivery.provider_event == "delivered"

@@ -162,3 +162,23 @@ def test_the_digest_names_marketplaces_new_this_period(postmark_peer):
     [message] = postmark_peer.messages
     assert "New marketplaces this day: OfferUp" in message["TextBody"]
     assert "We now watch OfferUp too." in message["HtmlBody"]
+
+
+@pytest.mark.django_db
+def test_no_digest_goes_to_an_address_that_is_not_confirmed(postmark_peer):
+    user = digest_user()
+    hold(user, 0.5, 0.7)
+    type(user).objects.filter(pk=user.pk).update(email_confirmed_at=None)  # e.g. staff changed the address
+    assert digests.send_due_digests(TICK).due == 0 and postmark_peer.requests == []
+    type(user).objects.filter(pk=user.pk).update(email_confirmed_at=TICK)
+    assert digests.send_due_digests(TICK).sent == 1
+
+
+@pytest.mark.django_db
+def test_the_digest_writes_prices_and_scores_as_the_pages_do(postmark_peer):
+    user = digest_user()
+    hold(user, 0.89, when=datetime.now(UTC))
+    _, composed = digests.preview(user)
+    # The factory's listing costs $300.00: whole dollars, no cents.
+    assert "Deal 0.89 — $300 (deal score 89%)" in composed.text and "$300.00" not in composed.text
+    assert "Deal score 89% · great deal" in composed.html and "Deal 0.89 — $300" in composed.subject

@@ -1,13 +1,15 @@
 """Settings and history pages, one-click unsubscribe and tracked clicks."""
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
 
 from notifications import links
-from notifications.models import Notification, NotificationPreferences
+from notifications.models import Delivery, Notification, NotificationPreferences
 from notifications.services import DealEvent, notify
+from notifications.wording import delivery_note
 from tests.factories import ListingFactory, UserFactory
 from tests.queries import count_queries
 
@@ -108,7 +110,9 @@ def test_history_shows_each_channel_with_its_reason_and_only_mine(browser, shopp
     notify([DealEvent(shopper.pk, mine.pk, {"kind": "rule", "id": 1, "name": "Bikes", "why": "mentions “bike”"})])
     notify([DealEvent(UserFactory().pk, theirs.pk, {"kind": "rule", "id": 2, "name": "Sofas", "why": ""})])
     page = browser.get("/notifications/").content.decode()
-    assert "Trek road bike" in page and "held for the digest: frequency is daily" in page and "“Bikes”" in page
+    assert "Trek road bike" in page and "“Bikes”" in page
+    assert '<span class="status held">Held for the digest</span>' in page
+    assert '<span class="muted">frequency is daily</span>' in page and page.lower().count("held for the digest") == 1
     assert "sofa" not in page
 
 
@@ -152,3 +156,122 @@ def test_tracked_click_records_and_redirects_to_the_listing(shopper):
     notification.refresh_from_db()
     assert notification.clicked_at is not None
     assert Client().get("/notifications/c/forged/").status_code == 302
+
+
+# --- the pages' own words: quiet hours, the category picker, the history -----------------------------
+
+
+def saved_text(html: str) -> str:
+    found = re.search(r'<span class="saved" role="status">(.*?)</span>', html)
+    return found.group(1) if found else ""
+
+
+# --- quiet hours ---------------------------------------------------------------------------------
+
+
+def test_one_time_only_gets_the_pages_words_not_the_apis(browser, shopper):
+    response = browser.post(
+        "/notifications/settings/quiet-hours/", {"quiet_hours": "on", "start_time": "22:00"}, **HTMX
+    )
+    html = response.content.decode()
+    assert "Give both a start and an end time, or clear both to turn quiet hours off." in html
+    assert "null" not in html
+    assert NotificationPreferences.objects.get(user=shopper).quiet_hours_start is None
+
+
+@pytest.mark.parametrize(
+    ("post", "said"),
+    [
+        (
+            {"urgent_in_quiet_hours": "on"},
+            "Saved. Quiet hours are off, so letting urgent deals through has no effect until you set times.",
+        ),
+        ({"quiet_hours": "on"}, "Saved. Quiet hours are off: give a start and an end time to turn them on."),
+        ({}, "Saved. Quiet hours are off: notifications come at any hour."),
+        (
+            {"quiet_hours": "on", "start_time": "22:00", "end_time": "07:00"},
+            "Saved. Notifications wait from 22:00 until 07:00, urgent deals too.",
+        ),
+        (
+            {"quiet_hours": "on", "start_time": "22:00", "end_time": "07:00", "urgent_in_quiet_hours": "on"},
+            "Saved. Notifications wait from 22:00 until 07:00, except urgent deals.",
+        ),
+    ],
+)
+def test_saving_quiet_hours_says_what_was_saved_and_its_effect(browser, post, said):
+    html = browser.post("/notifications/settings/quiet-hours/", post, **HTMX).content.decode()
+    assert saved_text(html) == said
+
+
+def test_other_sections_still_just_say_saved(browser):
+    html = browser.post("/notifications/settings/max-per-day/", {"max_per_day": "5"}, **HTMX).content.decode()
+    assert saved_text(html) == "Saved."
+
+
+# --- category picker -------------------------------------------------------------------------------
+
+
+def test_saved_categories_are_all_shown_ticked_with_the_count(browser, shopper):
+    html = browser.post(
+        "/notifications/settings/categories/", {"category_filters": ["laptops", "bikes"]}, **HTMX
+    ).content.decode()
+    assert 'value="laptops" data-name="Laptops" checked' in html and 'value="bikes" data-name="Bikes" checked' in html
+    assert html.count(" checked") == 2
+    assert 'id="category-filters_summary" aria-live="polite" data-summary>2 selected: Laptops, Bikes</p>' in html
+    assert "None selected" not in html.replace("None selected: every category", "")
+    # The groups holding a choice are open, with their own count; the others closed.
+    assert re.search(
+        r'<details class="picker-group" open>\s*<summary>Electronics<span class="picker-count" data-count> · 1 sel',
+        html,
+    )
+    assert re.search(r'<details class="picker-group">\s*<summary>Furniture<', html)
+
+    page = browser.get("/notifications/settings/").content.decode()
+    assert "2 selected: Laptops, Bikes" in page
+
+
+def test_picker_labels_every_checkbox_and_describes_the_group(browser):
+    html = browser.get("/notifications/settings/").content.decode()
+    boxes = re.findall(r'<label class="check"><input type="checkbox" name="category_filters" value="([\w-]+)"', html)
+    assert "electronics" in boxes and "laptops" in boxes and len(boxes) == len(set(boxes)) > 20
+    assert 'aria-describedby="category-filters_summary category-filters_help"' in html
+    assert "<select" not in html.split('id="section-categories"')[1].split("</form>")[0]
+
+
+# --- history -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "error", "note"),
+    [
+        ("sent", "sent", "", ""),
+        ("sent", "sent: urgent deal", "", "urgent deal"),
+        ("held", "held for the digest: daily cap of 10 reached", "", "daily cap of 10 reached"),
+        (
+            "sent",
+            "held for the digest: frequency is daily; sent in the digest",
+            "",
+            "in the digest: frequency is daily",
+        ),
+        ("deferred", "deferred to 07:00: quiet hours", "", "to 07:00: quiet hours"),
+        ("deferred", "sent", "503 from the provider", "will retry: 503 from the provider"),
+        ("pending", "sent", "", ""),
+        ("skipped", "skipped: not in your categories", "", "not in your categories"),
+        ("failed", "sent", "address refused", "address refused"),
+        ("pending", "sent by email instead: sms failed", "", "sent by email instead: sms failed"),
+    ],
+)
+def test_a_delivery_note_says_only_what_the_status_does_not(status, reason, error, note):
+    assert delivery_note(status, reason, error) == note
+
+
+def test_history_says_each_status_once_and_the_match_price_as_of_match_time(browser, shopper):
+    listing = ListingFactory(title="Trek road bike", price="400.00")
+    source = {"kind": "rule", "id": 1, "name": "Bikes", "why": "$450 is at most $500"}
+    notify([DealEvent(shopper.pk, listing.pk, source)])
+    Delivery.objects.update(status="sent", reason="sent", sent_at=listing.first_seen_at)
+    html = browser.get("/notifications/").content.decode()
+    deliveries = re.search(r'<ul class="deliveries">(.*?)</ul>', html, re.S).group(1)
+    words = " ".join(re.sub(r"<[^>]+>", " ", deliveries).split())
+    assert re.fullmatch(r"Email Sent at \d\d:\d\d", words), words
+    assert "(at match time: $450 is at most $500)" in html and '<span class="price">$400' in html

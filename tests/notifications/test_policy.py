@@ -7,7 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from notifications.policy import (
+    CHANNEL_LABELS,
+    CHANNELS,
     Action,
+    ChannelChoice,
     Event,
     Preferences,
     decide,
@@ -15,6 +18,7 @@ from notifications.policy import (
     in_window,
     next_digest_at,
     quiet_until,
+    usable_channels,
 )
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -35,14 +39,62 @@ def test_immediate_sends_on_the_rules_channels_that_the_user_enabled_and_verifie
     assert actions(decide(Event(), p, NOON_LA, 0)) == [("email", Action.SEND), ("sms", Action.SEND)]
 
 
-def test_no_usable_channel_is_one_skip_that_says_why():
+def test_a_rule_whose_channels_cannot_be_used_falls_back_to_the_users_channels_and_says_why():
     outcome = decide(Event(channels=("sms",)), prefs(), NOON_LA, 0)
+    assert actions(outcome) == [("email", Action.SEND)]
+    assert outcome.decisions[0].reason == "sent (by email instead: SMS is not set up)"
+    assert outcome.counts_toward_cap
+    # Verified but switched off in the settings: said so, and still delivered.
+    off = prefs(channels=("email",), verified=frozenset({"email", "sms"}))
+    assert decide(Event(channels=("sms",)), off, NOON_LA, 0).decisions[0].reason == (
+        "sent (by email instead: SMS is off in your settings)"
+    )
+    # The fallback obeys the rest of the policy: quiet hours defer it, with both reasons.
+    quiet = prefs(quiet_start=time(11), quiet_end=time(13))
+    deferred = decide(Event(channels=("sms", "push")), quiet, NOON_LA, 0).decisions
+    assert [(d.channel, d.action) for d in deferred] == [("email", Action.DEFER)]
+    assert (
+        deferred[0].reason == "deferred to 13:00: quiet hours (by email instead: SMS is not set up; Push is not set up)"
+    )
+
+
+def test_some_of_the_rules_channels_usable_sends_on_those_and_names_the_others():
+    p = prefs(channels=("email", "push"), verified=frozenset({"email", "push"}))
+    outcome = decide(Event(channels=("email", "sms")), p, NOON_LA, 0)
+    assert actions(outcome) == [("email", Action.SEND)]
+    assert outcome.decisions[0].reason == "sent (SMS is not set up)"
+    assert actions(decide(Event(channels=("push", "sms")), p, NOON_LA, 0)) == [("push", Action.SEND)]
+
+
+def test_no_usable_channel_at_all_is_one_skip_that_says_what_to_fix_and_where():
+    unconfirmed = prefs(verified=frozenset(), not_verified_because={"email": "not confirmed yet"})
+    outcome = decide(Event(channels=("sms",)), unconfirmed, NOON_LA, 0)
     assert actions(outcome) == [("sms", Action.SKIP)]
-    assert outcome.decisions[0].reason == "skipped: the alert's channels are off in your settings"
-    unverified = decide(Event(), prefs(channels=("sms",), verified=frozenset({"email"})), NOON_LA, 0)
-    assert unverified.decisions[0].reason == "skipped: the channel is not set up"
-    assert decide(Event(), prefs(channels=()), NOON_LA, 0).decisions[0].reason == "skipped: all channels are off"
+    assert outcome.decisions[0].reason == (
+        "skipped: no channel can reach you (SMS is not set up; Email is not confirmed yet): fix it in your settings"
+    )
     assert not outcome.counts_toward_cap
+    own = decide(Event(), unconfirmed, NOON_LA, 0).decisions
+    assert own[0].reason == "skipped: no channel can reach you (Email is not confirmed yet): fix it in your settings"
+    all_off = decide(Event(), prefs(channels=()), NOON_LA, 0).decisions[0].reason
+    assert all_off == "skipped: all channels are off: turn one on in your settings"
+
+
+def test_usable_channels_says_in_a_sentence_where_a_rules_deals_will_go():
+    p = prefs(channels=("email",), verified=frozenset({"email"}))
+    assert usable_channels((), p) == ChannelChoice(("email",))
+    assert usable_channels((), p).sentence == ""
+    assert usable_channels(("sms",), p).sentence == "SMS is not set up yet, so we will tell you by email."
+    assert usable_channels(("email", "discord"), p).sentence == (
+        "Discord is not set up yet, so we will tell you by email only."
+    )
+    nothing = usable_channels(
+        ("email",), prefs(verified=frozenset(), not_verified_because={"email": "not confirmed yet"})
+    )
+    assert nothing.channels == ()
+    assert nothing.sentence == (
+        "No channel can reach you yet (Email is not confirmed yet): fix it in your notification settings."
+    )
 
 
 def test_category_filters_skip_other_categories_and_a_parent_covers_children():
@@ -189,3 +241,34 @@ def test_nothing_is_ever_dropped_and_nothing_leaves_in_quiet_hours(now, tz, freq
             assert sent < cap
         if decision.action == Action.DEFER:
             assert decision.not_before > now and sent < cap
+
+
+channel_sets = st.lists(st.sampled_from(CHANNELS), unique=True).map(tuple)
+
+
+@settings(max_examples=400, deadline=None)
+@given(rule=channel_sets, enabled=channel_sets, verified=st.frozensets(st.sampled_from(CHANNELS)))
+def test_a_deal_reaches_the_user_whenever_any_of_their_channels_can(rule, enabled, verified):
+    p = Preferences(time_zone=LA, channels=enabled, verified=verified)
+    outcome = decide(Event(channels=rule), p, NOON_LA, 0)
+    choice = usable_channels(rule, p)
+    usable_own = [c for c in enabled if c in verified]
+    if not usable_own:
+        # Nothing can reach the user: one skip, saying what to fix and where; never a silent drop.
+        assert [d.action for d in outcome.decisions] == [Action.SKIP] and choice.channels == ()
+        assert "settings" in outcome.decisions[0].reason
+        return
+    # Something can: it is sent, on enabled and verified channels only, never on one the user turned off.
+    assert all(d.action == Action.SEND for d in outcome.decisions)
+    sent_on = [d.channel for d in outcome.decisions]
+    assert sent_on == list(choice.channels) and sent_on and set(sent_on) <= set(usable_own)
+    # The rule's own usable channels win; only when it has none do the user's stand in.
+    wanted_usable = [c for c in (rule or enabled) if c in usable_own]
+    assert sent_on == (wanted_usable or usable_own)
+    assert choice.fallback == (not wanted_usable)
+    # Every channel the rule wanted but could not use is named in the reason, and the save-time sentence.
+    missing = [c for c in (rule or enabled) if c not in usable_own]
+    for channel in missing:
+        label = CHANNEL_LABELS[channel]
+        assert label in outcome.decisions[0].reason and label in choice.sentence
+    assert (outcome.decisions[0].reason == "sent") == (not missing)

@@ -444,6 +444,7 @@ class Command(BaseCommand):
                 User(
                     email=f"{PREFIX}-{run}-{i}@dealalerts.local",
                     password="!",
+                    email_confirmed_at=timezone.now(),
                     home_zip="" if rng.random() < 0.02 else rng.choice(DEMO_ZIPS),
                 )
                 for i in range(start, min(users, start + CREATE_BATCH))

@@ -82,7 +82,10 @@ def create_deliveries(run: str, count: int, users: int) -> list[Delivery]:
     now = timezone.now()
     password = make_password(None)  # unusable, and hashed once
     people = User.objects.bulk_create(
-        [User(email=f"{run}-{i}@dealalerts.local", password=password) for i in range(users)],
+        [
+            User(email=f"{run}-{i}@dealalerts.local", password=password, email_confirmed_at=timezone.now())
+            for i in range(users)
+        ],
         batch_size=CREATE_BATCH,
     )
     NotificationPreferences.objects.bulk_create([NotificationPreferences(user=u) for u in people])

@@ -137,7 +137,12 @@ class Command(BaseCommand):
         )
         for start in range(0, users, CREATE_BATCH):
             User.objects.bulk_create(
-                User(email=f"{PREFIX}-{run}-{i}@dealalerts.local", password="!", time_zone=rng.choice(ZONES))
+                User(
+                    email=f"{PREFIX}-{run}-{i}@dealalerts.local",
+                    password="!",
+                    time_zone=rng.choice(ZONES),
+                    email_confirmed_at=timezone.now(),
+                )
                 for i in range(start, min(users, start + CREATE_BATCH))
             )
         user_ids = list(User.objects.filter(email__startswith=f"{PREFIX}-{run}-").values_list("id", flat=True))
