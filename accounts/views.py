@@ -11,10 +11,20 @@ from .forms import EmailAuthenticationForm, ProfileForm, SignupForm
 from .models import User
 
 
+def safe_next(request) -> str:
+    """The `next` page of the request (POST before GET), only when it is on this site; else ""."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return ""
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request):
+    # Where the visitor was going (e.g. "Alert me on this search" → the pre-filled alert form).
+    next_url = safe_next(request)
     if request.user.is_authenticated:
-        return redirect("listings:browse")
+        return redirect(next_url or "listings:browse")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
@@ -25,8 +35,8 @@ def signup(request):
             f"Welcome to Deal Alerts. We sent a link to {user.email}: follow it to confirm your address, "
             "and your alerts can reach you by email.",
         )
-        return redirect("listings:browse")
-    return render(request, "accounts/signup.html", {"form": form})
+        return redirect(next_url or "listings:browse")
+    return render(request, "accounts/signup.html", {"form": form, "next": next_url})
 
 
 class LoginView(auth_views.LoginView):
@@ -109,9 +119,7 @@ def api_token_revoke(request):
 @require_POST
 def resend_confirmation(request):
     """ "Resend confirmation email" on the profile and settings pages: back where it was asked, with a message."""
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        back = "accounts:profile"
+    back = safe_next(request) or "accounts:profile"
     user = request.user
     if user.email_confirmed_at is not None:
         messages.success(request, f"{user.email} is already confirmed.")

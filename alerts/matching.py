@@ -151,6 +151,13 @@ class ListingFacts:
         text_words = tuple(words(f"{title} {description}"))
         return cls(id=id, words=text_words, word_set=frozenset(text_words), **facts)
 
+    @classmethod
+    def stored(cls, *, id: int, search_words: str, **facts) -> "ListingFacts":
+        """From a stored listing, whose `search_words` ingestion wrote as `listing_words(title, description)`:
+        the same words `build` would fold, read instead of folded again."""
+        text_words = tuple(search_words.split())
+        return cls(id=id, words=text_words, word_set=frozenset(text_words), **facts)
+
 
 @dataclass(frozen=True, slots=True)
 class Why:

@@ -17,6 +17,7 @@ from accounts.geo import bounding_box, lookup_zip
 from accounts.models import User
 from dealalerts.db import insert_ignoring_conflicts
 from listings.models import Category, Listing
+from listings.selectors import has_any_phrase
 from notifications.services import DealEvent, notify
 
 from .matching import ListingFacts, RuleIndex, RuleSpec, Why, match, phrase
@@ -26,10 +27,10 @@ MAX_RULES_PER_USER = 50
 DEFAULT_RADIUS_MI = 25
 BACKTEST_DAYS = 30
 SAMPLE_SIZE = 10
+# What the predicate reads of a stored listing: its text as the words browse searches too.
 LISTING_FACT_FIELDS = (
     "id",
-    "title",
-    "description",
+    "search_words",
     "category_id",
     "condition",
     "price",
@@ -100,7 +101,7 @@ def rule_specs(rules: Iterable[DealAlertRule]) -> list[RuleSpec]:
 
 
 def listing_facts(rows: Iterable[dict]) -> list[ListingFacts]:
-    return [ListingFacts.build(**row) for row in rows]
+    return [ListingFacts.stored(**row) for row in rows]
 
 
 # --- the index of enabled rules, rebuilt when any rule changes -----------------------------------
@@ -179,7 +180,9 @@ def match_listings(listing_ids: list[int], *, now: datetime | None = None) -> li
         return []
     now = now or timezone.now()
     index = current_index()
-    rows = Listing.objects.filter(id__in=listing_ids, is_active=True).values(*LISTING_FACT_FIELDS)
+    # In id order: matches and notifications are then made in the order listings arrived,
+    # whatever order the database happens to return the rows in.
+    rows = Listing.objects.filter(id__in=listing_ids, is_active=True).order_by("id").values(*LISTING_FACT_FIELDS)
     found: list[tuple[RuleSpec, ListingFacts, Why]] = []
     for facts in listing_facts(rows):
         found.extend((rule, facts, why) for rule, why in index.match(facts))
@@ -259,10 +262,18 @@ class Backtest:
 
 
 def narrow(listings: QuerySet, spec: RuleSpec) -> QuerySet:
-    """The rule's criteria SQL can check cheaply: category, condition, prices, score, and the
-    radius as a bounding box. A superset of the matches; the predicate decides."""
+    """The rule's criteria SQL can check cheaply: keywords and excluded keywords (through the
+    listing's indexed words, the same words the predicate reads), category, condition, prices,
+    score, and the radius as a bounding box. A superset of the matches; the predicate decides."""
     if spec.location_unresolved:
         return listings.none()
+    if spec.keywords:
+        any_keyword = has_any_phrase(words_ for _, words_ in spec.keywords)
+        if any_keyword is None:
+            return listings.none()  # keywords without a word in them match nothing
+        listings = listings.filter(any_keyword)
+    if (any_excluded := has_any_phrase(words_ for _, words_ in spec.excludes)) is not None:
+        listings = listings.exclude(any_excluded)
     if spec.category_ids:
         listings = listings.filter(category_id__in=spec.category_ids)
     if spec.condition:
@@ -290,7 +301,7 @@ def backtest(rule: DealAlertRule, *, now: datetime | None = None, days: int = BA
     listings = narrow(Listing.objects.filter(first_seen_at__gte=now - timedelta(days=days)), spec)
     matched: list[tuple[int, Why]] = []
     for row in listings.order_by("-first_seen_at", "-id").values(*LISTING_FACT_FIELDS).iterator(chunk_size=2000):
-        facts = ListingFacts.build(**{**row, "is_active": True})
+        facts = ListingFacts.stored(**{**row, "is_active": True})
         if (why := match(spec, facts)) is not None:
             matched.append((facts.id, why))
     sample_ids = [listing_id for listing_id, _ in matched[:SAMPLE_SIZE]]

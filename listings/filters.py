@@ -4,12 +4,12 @@ from decimal import Decimal
 
 import django_filters
 from django import forms
-from django.db.models import Q
 
 from accounts.geo import lookup_zip
 
 from .models import Category, Condition, Listing
-from .selectors import category_subtree_ids, within_radius
+from .selectors import category_subtree_ids, has_phrase, within_radius
+from .text import query_phrases
 
 DEFAULT_RADIUS_MI = 25
 SORTS = {
@@ -52,7 +52,7 @@ class ListingFilter(django_filters.FilterSet):
         min_value=Decimal(0),
         max_digits=12,
         decimal_places=2,
-        label="Min price",
+        label="Minimum price",
     )
     max_price = django_filters.NumberFilter(
         field_name="price",
@@ -60,7 +60,7 @@ class ListingFilter(django_filters.FilterSet):
         min_value=Decimal(0),
         max_digits=12,
         decimal_places=2,
-        label="Max price",
+        label="Maximum price",
     )
     zip = django_filters.CharFilter(method="filter_noop", label="ZIP code", max_length=5)
     radius_mi = django_filters.NumberFilter(
@@ -71,7 +71,7 @@ class ListingFilter(django_filters.FilterSet):
         help_text=f"Defaults to {DEFAULT_RADIUS_MI} miles when a ZIP is given.",
     )
     min_deal_score = django_filters.NumberFilter(
-        field_name="deal_score", lookup_expr="gte", min_value=0, max_value=1, label="Min deal score"
+        field_name="deal_score", lookup_expr="gte", min_value=0, max_value=1, label="Minimum deal score"
     )
     sort = django_filters.ChoiceFilter(
         choices=[
@@ -95,8 +95,9 @@ class ListingFilter(django_filters.FilterSet):
         return queryset  # applied together in filter_queryset
 
     def filter_keywords(self, queryset, name, value):
-        for word in value.split():
-            queryset = queryset.filter(Q(title__icontains=word) | Q(description__icontains=word))
+        # Every term, as whole folded words: the words an alert keyword matches (README).
+        for phrase in query_phrases(value):
+            queryset = queryset.filter(has_phrase(phrase))
         return queryset
 
     def filter_category(self, queryset, name, value):

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from .ingest import IngestResult, ingest_listings
 from .validation import MAX_BATCH, ListingInput, category_ids_by_slug, parse_listing
 
@@ -45,7 +47,9 @@ def read_rows(path: Path, fmt: str | None = None) -> Iterator[tuple[int, Any]]:
             if not line.strip():
                 continue
             try:
-                yield number, json.loads(line)
+                # orjson: decoding is a tenth of the import's time with the standard library, a
+                # quarter of that with orjson. Its error is a json.JSONDecodeError (msg, colno).
+                yield number, orjson.loads(line)
             except json.JSONDecodeError as error:
                 yield number, ValueError(f"Not valid JSON: {error.msg} at column {error.colno}.")
 

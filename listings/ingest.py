@@ -26,7 +26,7 @@ from psycopg.errors import UniqueViolation
 from .models import Listing, PricePoint, Source
 from .scoring import load_benchmarks, pick_benchmark, score_price
 from .tasks import announce_listing_changes
-from .text import key_words
+from .text import key_words, listing_words
 from .validation import ListingInput
 
 
@@ -81,6 +81,7 @@ COLUMNS = (
     "url",
     "title",
     "description",
+    "search_words",
     "price",
     "currency",
     "category_id",
@@ -199,6 +200,7 @@ def _ingest(items: list[ListingInput], now: datetime, announce: bool, write: Cal
                     item.url,
                     item.title,
                     item.description,
+                    listing_words(item.title, item.description),
                     item.price,
                     item.currency,
                     item.category_id,

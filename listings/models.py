@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from .text import listing_words
+
 
 class Category(models.Model):
     """A node of the second-hand taxonomy (electronics › computers › laptops)."""
@@ -52,6 +54,10 @@ class Listing(models.Model):
     url = models.URLField(max_length=500)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    # The folded words of title and description (listings.text.listing_words), written with them
+    # on every path (ingestion's COPY and bulk_create, save()), so browse, the backtest and the
+    # matcher read the same words. PostgreSQL indexes them with GIN (migration 0006).
+    search_words = models.TextField(blank=True, default="", editable=False)
     price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal(0))])
     currency = models.CharField(max_length=3, default="USD")
     # No index of its own: listing_category_active (category, is_active) serves the FK too.
@@ -93,6 +99,14 @@ class Listing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} (${self.price})"
+
+    def save(self, *args, **kwargs) -> None:
+        """Keep `search_words` in step with the text (admin edits, factories, scripts)."""
+        self.search_words = listing_words(self.title, self.description)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"title", "description"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_words"}
+        super().save(*args, **kwargs)
 
 
 class PricePoint(models.Model):

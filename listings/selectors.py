@@ -1,14 +1,52 @@
 """Reads: the category tree and listing search, shared by the pages and the API."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db.models import F, FloatField, QuerySet
-from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.fields.array import ArrayContains
+from django.db import connection
+from django.db.models import F, FloatField, Func, Q, QuerySet, TextField, Value
+from django.db.models.functions import ASin, Collate, Cos, Power, Radians, Sin, Sqrt
 
 from accounts.geo import EARTH_RADIUS_MI, ZipPlace, bounding_box
 
 from .models import Category, Listing
+from .text import phrase_text
+
+# Exactly the expression (and collation) GIN indexes on PostgreSQL (listings migration 0006), so
+# the planner uses the index.
+_WORD_ARRAY = Collate(
+    Func(
+        Func(F("search_words"), function="btrim", output_field=TextField()),
+        Value(" "),
+        function="string_to_array",
+        output_field=ArrayField(TextField()),
+    ),
+    "C",
+)
+
+
+def has_phrase(phrase: Sequence[str]) -> Q:
+    """Listings whose words contain `phrase` (folded words, `listings.text.words`) whole and adjacent.
+
+    The same test as the alert predicate (`alerts.matching.contains`), as a substring of the
+    space-padded `search_words`. On PostgreSQL the words must also be in the GIN-indexed array,
+    which is implied by the substring but lets the index find the candidates.
+    """
+    condition = Q(search_words__contains=phrase_text(phrase))
+    if connection.vendor == "postgresql":
+        condition &= Q(ArrayContains(_WORD_ARRAY, list(phrase)))
+    return condition
+
+
+def has_any_phrase(phrases: Iterable[Sequence[str]]) -> Q | None:
+    """Listings containing at least one of `phrases` (an alert rule's keywords); None when there are none."""
+    condition = None
+    for phrase in phrases:
+        if phrase:
+            condition = has_phrase(phrase) if condition is None else condition | has_phrase(phrase)
+    return condition
 
 
 def category_subtree_ids(category: Category) -> list[int]:

@@ -1,29 +1,56 @@
 from django.core.paginator import Paginator
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from accounts.geo import lookup_zip
+
 from .charts import price_chart
-from .filters import ListingFilter
+from .filters import DEFAULT_RADIUS_MI, ListingFilter
 from .models import Listing, ListingView
 from .selectors import categories_in_tree_order
+from .suggestions import describe_search, widen_search
 
 PAGE_SIZE = 24
 
 
+def search_params(params: QueryDict, user) -> QueryDict:
+    """The browse search, with a signed-in user's home ZIP when the URL names no ZIP at all.
+
+    An explicit `zip=` (even empty: the user cleared it) is kept, so the ZIP can be removed.
+    """
+    home_zip = getattr(user, "home_zip", "")
+    if "zip" in params or not home_zip or lookup_zip(home_zip) is None:
+        return params
+    params = params.copy()
+    params["zip"] = home_zip
+    return params
+
+
 def browse(request):
     """Search with filters; htmx requests get just the results fragment."""
-    listing_filter = ListingFilter(request.GET, queryset=Listing.objects.select_related("category"))
-    page = None
+    params = search_params(request.GET, request.user)
+    listing_filter = ListingFilter(params, queryset=Listing.objects.select_related("category"))
+    page, searched, suggestions, no_listings = None, "", [], False
     if listing_filter.is_valid():
         paginator = Paginator(listing_filter.qs, PAGE_SIZE)
-        page = paginator.get_page(request.GET.get("page"))
-    query = request.GET.copy()
+        page = paginator.get_page(params.get("page"))
+        if not page.object_list:
+            data = listing_filter.form.cleaned_data
+            searched = describe_search(data, DEFAULT_RADIUS_MI)
+            suggestions = widen_search(params, data, DEFAULT_RADIUS_MI)
+            # Nothing matches a search with no filter: there is nothing at all yet.
+            no_listings = not searched or not Listing.objects.filter(is_active=True).exists()
+    query = params.copy()
     query.pop("page", None)
     context = {
         "filter": listing_filter,
         "form": listing_filter.form,
         "page": page,
         "query": query.urlencode(),
+        "searched": searched,
+        "suggestions": suggestions,
+        "no_listings": no_listings,
         "categories": [(c, "\u2003" * depth) for c, depth in categories_in_tree_order()],
     }
     template = "listings/_results.html" if request.htmx else "listings/browse.html"

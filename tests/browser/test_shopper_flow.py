@@ -91,7 +91,7 @@ def test_shopper_signs_up_searches_filters_and_opens_a_deal(live_server, page: P
     expect(result_titles(page)).to_have_text(["Lenovo ThinkPad X1 Carbon laptop", "Lenovo ThinkPad T14 laptop"])
     expect(page).to_have_url(re.compile(r"[?&]category=laptops(&|$)"))
 
-    max_price = page.get_by_label("Max price")
+    max_price = page.get_by_label("Maximum price")
     max_price.fill("500")
     max_price.press("Tab")  # `change` fires on blur
     expect(page.locator("#results .count")).to_have_text("1 listing")

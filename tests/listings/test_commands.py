@@ -37,6 +37,18 @@ def test_import_jsonl_reports_bad_lines_by_number_and_imports_the_rest(tmp_path)
     assert set(Listing.objects.values_list("external_id", flat=True)) == {"1", "4"}
 
 
+def test_import_jsonl_reports_json_it_cannot_store_as_bad_lines(tmp_path):
+    """A lone surrogate (no UTF-8 form) or NaN is a bad line, named by number, never a crash."""
+    path = tmp_path / "feed.jsonl"
+    good = json.dumps(raw_listing(external_id="1"))
+    path.write_text("\n".join([good, '{"title": "\\ud800"}', '{"price": NaN}']) + "\n")
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError, match="2 bad line"):
+        call_command("import_listings", str(path), "--no-progress", stdout=out, stderr=err)
+    assert "line 2: line: Not valid JSON" in err.getvalue() and "line 3: line: Not valid JSON" in err.getvalue()
+    assert list(Listing.objects.values_list("external_id", flat=True)) == ["1"]
+
+
 def test_import_csv_and_reimport_is_unchanged(tmp_path):
     path = tmp_path / "feed.csv"
     fields = ["source", "external_id", "url", "title", "price", "category", "zip_code", "deal_score", "is_active"]

@@ -9,6 +9,7 @@ from listings import ingest as ingest_module
 from listings.ingest import ingest_listings
 from listings.models import Listing, PricePoint
 from listings.scoring import refresh_price_benchmarks
+from listings.text import listing_words
 from listings.validation import category_ids_by_slug, parse_batch, parse_listing
 from tests.factories import FIXED_NOW, raw_listing
 
@@ -204,6 +205,7 @@ def test_a_listing_another_writer_deleted_meanwhile_is_created_again(monkeypatch
     a, b = Listing.objects.get(external_id="a"), Listing.objects.get(external_id="b")
     assert (result.created, result.unchanged) == ([a.pk], [b.pk])
     assert PricePoint.objects.filter(listing=a).count() == 1
+    assert a.search_words == listing_words(a.title, a.description) != ""  # the upsert writes the words too
 
 
 def _queries_to_ingest(count: int, offset: int) -> int:
