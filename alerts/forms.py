@@ -206,6 +206,15 @@ class RuleForm:
         return found
 
 
+def error_sentences(serializer_errors: dict) -> list[str]:
+    """A serializer's errors as sentences that name each field by its label ("Radius: …")."""
+    return [
+        f"{label}: {message}" if (label := LABELS.get(name, "" if name == "non_field_errors" else name)) else message
+        for name, errors in serializer_errors.items()
+        for message in flatten(errors)
+    ]
+
+
 def flatten(errors) -> list[str]:
     """DRF errors as a list of sentences; a list field's errors come keyed by item ({0: [...]})."""
     if isinstance(errors, dict):

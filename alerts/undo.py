@@ -50,4 +50,13 @@ def rule_data(token: str, user_id: int) -> tuple[str, dict] | None:
 
 def claim(user_id: int, undo_id: str) -> bool:
     """True once per token, so a double click on Undo restores the rule once."""
-    return cache.add(f"alerts:undone:{user_id}:{undo_id}", True, timeout=MAX_AGE_S)
+    return cache.add(_claim_key(user_id, undo_id), True, timeout=MAX_AGE_S)
+
+
+def release(user_id: int, undo_id: str) -> None:
+    """Give a claim back when the restore failed (e.g. the rule limit), so Undo can be tried again."""
+    cache.delete(_claim_key(user_id, undo_id))
+
+
+def _claim_key(user_id: int, undo_id: str) -> str:
+    return f"alerts:undone:{user_id}:{undo_id}"

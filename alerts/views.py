@@ -20,7 +20,7 @@ from notifications.services import channel_choice, channel_preferences
 
 from . import services, undo
 from .api import DealAlertRuleSerializer
-from .forms import CHANNEL_CHOICES, RuleForm, category_names, channels_summary, criteria_summary, flatten
+from .forms import CHANNEL_CHOICES, RuleForm, category_names, channels_summary, criteria_summary, error_sentences
 from .models import DealAlertRule
 
 DELETED_KEY = "alerts.deleted"  # session: (name, undo token) of a rule deleted without JavaScript
@@ -191,13 +191,14 @@ def rule_restore(request: HttpRequest) -> HttpResponse:
         undo_id, data = found
         serializer = DealAlertRuleSerializer(data=data, context={"request": request})
         if not serializer.is_valid():
-            said = "That alert can no longer be restored: " + "; ".join(flatten(serializer.errors))
+            said = "That alert can no longer be restored: " + "; ".join(error_sentences(serializer.errors))
         elif not undo.claim(request.user.pk, undo_id):
             said = f"“{data['name']}” is already restored."
         else:
             try:
                 rule = services.create_rule(request.user, **serializer.validated_data)
             except services.RuleLimitReached as error:
+                undo.release(request.user.pk, undo_id)
                 said = str(error)
             else:
                 said = f"Restored “{rule.name}”."

@@ -119,3 +119,30 @@ def test_api_delete_is_still_a_delete(user):
     rule = make_rule(user)
     assert api.delete(f"/api/deal-alert-rules/{rule.pk}").status_code == 204
     assert not DealAlertRule.objects.exists()
+
+
+def test_undo_of_a_rule_that_no_longer_validates_says_why_by_field(signed_in, user):
+    user.home_zip = "94103"
+    user.save()
+    rule = make_rule(user, radius_mi=10)  # the radius measures from the home ZIP
+    token = undo_token(signed_in.post(f"/alerts/{rule.pk}/delete/", headers=HTMX).content.decode())
+    user.home_zip = ""
+    user.save()
+    response = signed_in.post("/alerts/restore/", {"token": token}, headers=HTMX)
+    assert response.status_code == 200
+    said = status_line(response.content.decode())
+    assert said.startswith("That alert can no longer be restored: Within (miles): Give a location")
+    assert not DealAlertRule.objects.filter(user=user).exists()
+
+
+def test_undo_refused_by_the_rule_limit_can_be_tried_again(signed_in, user, monkeypatch):
+    from alerts import services
+
+    rule = make_rule(user)
+    token = undo_token(signed_in.post(f"/alerts/{rule.pk}/delete/", headers=HTMX).content.decode())
+    monkeypatch.setattr(services, "MAX_RULES_PER_USER", 0)
+    html = signed_in.post("/alerts/restore/", {"token": token}, headers=HTMX).content.decode()
+    assert "at most 0 alert rules" in status_line(html)
+    monkeypatch.setattr(services, "MAX_RULES_PER_USER", 50)
+    html = signed_in.post("/alerts/restore/", {"token": token}, headers=HTMX).content.decode()
+    assert status_line(html) == "Restored “ThinkPads”."
