@@ -12,6 +12,9 @@ from .models import User
 
 def create_api_token(user: User) -> Token:
     with transaction.atomic():
+        # Two clicks at once: the second waits for the first, then replaces its token, instead of
+        # meeting the one-token-per-user constraint.
+        User.objects.select_for_update().filter(pk=user.pk).first()
         Token.objects.filter(user=user).delete()
         return Token.objects.create(user=user)
 

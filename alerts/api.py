@@ -91,7 +91,7 @@ class DealAlertRuleSerializer(serializers.ModelSerializer):
         "is, your own channels instead. Empty: no channel can reach you (see channel_notes)."
     )
     channel_notes = serializers.SerializerMethodField(
-        help_text="Why delivery_channels differ from the rule's, e.g. \"SMS is not set up yet, so we will tell you "
+        help_text="Why delivery_channels differ from the rule's, e.g. \"SMS is not set up, so we will tell you "
         'by email."; empty when they do not.'
     )
 

@@ -23,7 +23,8 @@ router.register("notifications", NotificationViewSet, basename="notification")
 def favicon(request: HttpRequest) -> HttpResponse:
     # Resolved per request, not at import: with the manifest storage the hashed name exists only
     # after collectstatic, which itself imports these urls.
-    return redirect(static("favicon.svg"), permanent=True)
+    # Temporary (302): a browser keeps a permanent redirect even after the hashed name changes.
+    return redirect(static("favicon.svg"))
 
 
 api_urls = [

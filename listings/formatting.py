@@ -23,8 +23,12 @@ def money(amount: Decimal | float | int | str | None, currency: str = "USD") -> 
 def deal_score(score: float | Decimal | None) -> str:
     if score is None or score == "":
         return ""
-    percent = (Decimal(str(score)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return f"{percent}%"
+    return f"{_percent(score)}%"
+
+
+def _percent(score: float | Decimal) -> Decimal:
+    """The score as the whole percent pages and emails show; its band is read from this too."""
+    return (Decimal(str(score)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -47,4 +51,6 @@ LOW_BAND = ScoreBand("low", "high price")
 def score_band(score: float | None) -> ScoreBand | None:
     if score is None:
         return None
-    return next((band for floor, band in SCORE_BANDS if score >= floor), LOW_BAND)
+    # The band follows the percent shown, so 0.796 ("80%") is a great deal, as 80% is.
+    percent = _percent(score)
+    return next((band for floor, band in SCORE_BANDS if percent >= Decimal(str(floor)) * 100), LOW_BAND)

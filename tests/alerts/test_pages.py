@@ -238,7 +238,7 @@ def test_create_with_valid_data_saves_and_redirects_with_a_message(signed_in, us
     assert (rule.location, rule.radius_mi, rule.min_deal_score) == ("94103", 30, 0.7)
     assert rule.notification_channels == ["email", "discord"]
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
-        "Alert “ThinkPad deals” saved. Discord is not set up yet, so we will tell you by email only."
+        "Alert “ThinkPad deals” saved. Discord is not set up, so we will tell you by email only."
     ]
 
 

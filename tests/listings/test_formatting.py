@@ -34,7 +34,17 @@ def test_deal_score_is_a_percentage(score, text):
 
 
 @pytest.mark.parametrize(
-    ("score", "css"), [(1.0, "strong"), (0.8, "strong"), (0.79, "good"), (0.6, "good"), (0.4, "fair"), (0.0, "low")]
+    ("score", "css"),
+    [
+        (1.0, "strong"),
+        (0.8, "strong"),
+        (0.796, "strong"),
+        (0.794, "good"),
+        (0.79, "good"),
+        (0.6, "good"),
+        (0.4, "fair"),
+        (0.0, "low"),
+    ],
 )
 def test_score_bands_by_value(score, css):
     assert score_band(score).css == css

@@ -84,9 +84,9 @@ def test_usable_channels_says_in_a_sentence_where_a_rules_deals_will_go():
     p = prefs(channels=("email",), verified=frozenset({"email"}))
     assert usable_channels((), p) == ChannelChoice(("email",))
     assert usable_channels((), p).sentence == ""
-    assert usable_channels(("sms",), p).sentence == "SMS is not set up yet, so we will tell you by email."
+    assert usable_channels(("sms",), p).sentence == "SMS is not set up, so we will tell you by email."
     assert usable_channels(("email", "discord"), p).sentence == (
-        "Discord is not set up yet, so we will tell you by email only."
+        "Discord is not set up, so we will tell you by email only."
     )
     nothing = usable_channels(
         ("email",), prefs(verified=frozenset(), not_verified_because={"email": "not confirmed yet"})
