@@ -46,3 +46,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if is_api_request(request):
         return JsonResponse({"detail": "Server error."}, status=500)
     return defaults.server_error(request)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """`handler404`: an unknown API path is a JSON 404, as a missing object already is; a page, Django's."""
+    if is_api_request(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -35,6 +35,7 @@ api_urls = [
     path("", include(router.urls)),
 ]
 
+handler404 = "dealalerts.api.page_not_found"
 handler500 = "dealalerts.api.server_error"
 
 urlpatterns = [

@@ -256,3 +256,11 @@ def test_the_first_bad_string_is_named_by_its_path():
     from dealalerts.request_checks import NUL_MESSAGE, first_unstorable
 
     assert first_unstorable({"a": ["ok", {"b": "x\x00"}]}, 32) == (["a", "1", "b"], NUL_MESSAGE)
+
+
+@pytest.mark.django_db
+def test_an_unknown_api_path_is_a_json_404_and_a_page_stays_html(client):
+    response = client.get("/api/no-such-thing")
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
