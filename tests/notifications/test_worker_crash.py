@@ -14,8 +14,8 @@ from dealalerts.celery import app as celery_app
 from notifications import delivery
 from notifications.events import DealEvent, RuleSource, notify
 from notifications.models import Delivery, DeliveryStatus
+from peers.processes import POSTMARK_BACKEND, SINK_TOKEN, postmark_sink, start_worker, worker_env
 from tests.factories import ListingFactory, UserFactory
-from tests.processes import POSTMARK_BACKEND, SINK_TOKEN, postmark_sink, start_worker, worker_env
 from tests.waiting import wait_until
 
 USERS, LISTINGS = 30, 10  # 300 deliveries, ten per user: the default daily cap lets all through

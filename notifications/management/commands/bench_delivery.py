@@ -22,7 +22,7 @@ from accounts.models import User
 from listings.models import Category, Listing
 from notifications import delivery
 from notifications.models import Delivery, DeliveryStatus, Kind, Notification, NotificationPreferences
-from tests.processes import celery_worker, postmark_sink, worker_env
+from peers.processes import celery_worker, postmark_sink, worker_env
 
 PREFIX = "bench-delivery"
 CREATE_BATCH = 2000
