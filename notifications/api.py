@@ -13,16 +13,11 @@ from rest_framework.response import Response
 from listings.models import Category
 
 from . import preferences
+from .channels import SETUP_HINTS
 from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, NotificationPreferences, Weekday
 
 HH_MM = ["%H:%M"]
 MAX_CATEGORY_FILTERS = 50
-SETUP_HINT = {
-    "email": "email to your address bounced or was reported as spam; change your email address to turn it back on",
-    "push": "allow notifications in your browser or the app first",
-    "sms": "add and verify a mobile number first",
-    "discord": "add a Discord webhook first",
-}
 
 
 def _duplicates(values: list) -> list:
@@ -77,7 +72,7 @@ class ChannelsSerializer(serializers.ModelSerializer):
             verified |= {"email"}  # it may stay on: it starts working once the address is confirmed
         for channel in value:
             if channel not in verified:
-                raise serializers.ValidationError(f"{CHANNEL_LABELS[channel]} is not set up: {SETUP_HINT[channel]}.")
+                raise serializers.ValidationError(f"{CHANNEL_LABELS[channel]} is not set up: {SETUP_HINTS[channel]}.")
         return [c for c in CHANNELS if c in value]
 
     def update(self, instance, validated_data):

@@ -112,7 +112,7 @@ def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchRes
                     if monotonic() >= hand_back_at:
                         break
                     done += 1
-                    blocked = _blocked_reason(delivery)
+                    blocked = _blocked_reason(delivery, channel)
                     if blocked:
                         _settle_skipped(delivery, blocked)
                         result.skipped += 1
@@ -154,17 +154,14 @@ def release(deliveries: list[Delivery]) -> int:
     return released
 
 
-def _blocked_reason(delivery: Delivery) -> str:
+def _blocked_reason(delivery: Delivery, channel: channels.Channel) -> str:
     """Why a claimed row must not go out after all: the user changed their mind since it was queued."""
     user = delivery.notification.user
     prefs = user.notification_preferences if not preferences_missing(user) else preferences_for(user)
     if delivery.channel not in prefs.channels:
         return f"skipped: you turned {delivery.channel} off"
-    if delivery.channel == "email" and prefs.email_suppressed_at is not None:
-        return "skipped: email to this address bounced or was reported as spam"
-    if delivery.channel == "email" and user.email_confirmed_at is None:
-        return "skipped: your email address changed and is not confirmed yet: use the link we sent"
-    return ""
+    blocked = channel.blocked_because(user, prefs)
+    return f"skipped: {blocked}" if blocked else ""
 
 
 def backoff_seconds(attempts: int, retry_after: float | None) -> float:

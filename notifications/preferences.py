@@ -59,14 +59,7 @@ def _not_verified_because(user: User, prefs: NotificationPreferences, channel: s
     """Why a channel cannot reach the user, as the policy words it after "Email is …"; "" when it can."""
     if channel not in channels.available():
         return "not set up"
-    if channel == "email":
-        if not user.email:
-            return "not set up"
-        if prefs.email_suppressed_at is not None:
-            return "off because mail to your address bounced or was marked as spam"
-        if user.email_confirmed_at is None:
-            return "not confirmed yet"
-    return ""
+    return channels.get(channel).unreachable_because(user, prefs)
 
 
 def email_awaiting_confirmation(user: User, prefs: NotificationPreferences) -> bool:
@@ -86,6 +79,8 @@ def policy_preferences(user: User, prefs: NotificationPreferences) -> policy.Pre
         urgent_in_quiet_hours=prefs.urgent_in_quiet_hours,
         category_filters=frozenset(prefs.category_filters),
         max_per_day=prefs.max_per_day,
+        labels=channels.LABELS,
+        in_words=channels.IN_WORDS,
     )
 
 
