@@ -17,7 +17,7 @@ from listings.api import ListingSerializer
 from listings.models import Category, Condition
 from notifications.models import CHANNELS
 from notifications.policy import ChannelChoice, usable_channels
-from notifications.services import channel_preferences
+from notifications.preferences import channel_preferences
 
 from . import services
 from .matching import phrase

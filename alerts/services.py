@@ -18,7 +18,7 @@ from accounts.models import User
 from dealalerts.db import insert_ignoring_conflicts
 from listings.models import Category, Listing
 from listings.selectors import has_any_phrase
-from notifications.services import DealEvent, notify
+from notifications.events import DealEvent, RuleSource, notify
 
 from .matching import ListingFacts, RuleIndex, RuleSpec, Why, match, phrase
 from .models import DealAlertMatch, DealAlertRule
@@ -209,12 +209,11 @@ def record_matches(found: list[tuple[RuleSpec, ListingFacts, Why]], now: datetim
                     DealEvent(
                         user_id=rule_info[m.rule_id][0],
                         listing_id=m.listing_id,
-                        source={
-                            "kind": "rule",
-                            "id": m.rule_id,
-                            "name": rule_info[m.rule_id][1],
-                            "why": why_of[(m.rule_id, m.listing_id)].sentence(),
-                        },
+                        source=RuleSource(
+                            rule_id=m.rule_id,
+                            name=rule_info[m.rule_id][1],
+                            why=why_of[(m.rule_id, m.listing_id)].sentence(),
+                        ),
                         channels=rule_info[m.rule_id][2],
                     )
                     for m in created

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import retarget
 
 from listings.models import Condition
-from notifications.services import channel_choice, channel_preferences
+from notifications.preferences import channel_choice, channel_preferences
 
 from . import services, undo
 from .api import DealAlertRuleSerializer

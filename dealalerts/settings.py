@@ -225,7 +225,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Alert rules and preferences share the channel list: one enum in the schema.
-    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "notifications.models.CHANNELS"},
+    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "notifications.channels.NAMES"},
     # The UI's files come from drf-spectacular-sidecar, not a CDN, so the docs work offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import services
+from .delivery import enqueue
 from .models import Delivery, DeliveryStatus, Digest, DigestSchedule, Notification, NotificationPreferences
 
 
@@ -84,7 +84,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(
             status=DeliveryStatus.PENDING, not_before=None, last_error=""
         )
-        services.enqueue(rows)
+        enqueue(rows)
         self.message_user(request, f"{len(rows)} deliveries queued at {timezone.now():%H:%M:%S}.", messages.SUCCESS)
 
 

@@ -12,17 +12,12 @@ from rest_framework.response import Response
 
 from listings.models import Category
 
-from . import services
+from . import preferences
+from .channels import SETUP_HINTS
 from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, NotificationPreferences, Weekday
 
 HH_MM = ["%H:%M"]
 MAX_CATEGORY_FILTERS = 50
-SETUP_HINT = {
-    "email": "email to your address bounced or was reported as spam; change your email address to turn it back on",
-    "push": "allow notifications in your browser or the app first",
-    "sms": "add and verify a mobile number first",
-    "discord": "add a Discord webhook first",
-}
 
 
 def _duplicates(values: list) -> list:
@@ -72,12 +67,12 @@ class ChannelsSerializer(serializers.ModelSerializer):
         if repeated := _duplicates(value):
             raise serializers.ValidationError(f"“{repeated[0]}” is listed more than once.")
         prefs: NotificationPreferences = self.instance
-        verified = services.verified_channels(prefs.user, prefs)
-        if services.email_awaiting_confirmation(prefs.user, prefs):
+        verified = preferences.verified_channels(prefs.user, prefs)
+        if preferences.email_awaiting_confirmation(prefs.user, prefs):
             verified |= {"email"}  # it may stay on: it starts working once the address is confirmed
         for channel in value:
             if channel not in verified:
-                raise serializers.ValidationError(f"{CHANNEL_LABELS[channel]} is not set up: {SETUP_HINT[channel]}.")
+                raise serializers.ValidationError(f"{CHANNEL_LABELS[channel]} is not set up: {SETUP_HINTS[channel]}.")
         return [c for c in CHANNELS if c in value]
 
     def update(self, instance, validated_data):
@@ -180,7 +175,7 @@ SECTIONS: dict[str, type[serializers.ModelSerializer]] = {
 
 
 class SummarySerializer(serializers.Serializer):
-    """What `services.preferences_summary` returns (documented for the schema)."""
+    """What `preferences.preferences_summary` returns (documented for the schema)."""
 
     channels = serializers.ListField(child=serializers.CharField())
     verified_channels = serializers.ListField(child=serializers.CharField())
@@ -212,11 +207,11 @@ class NotificationPreferencesViewSet(viewsets.GenericViewSet):
     serializer_class = SummarySerializer
 
     def _patch(self, request: Request, section: str) -> Response:
-        prefs = services.preferences_for(request.user)
+        prefs = preferences.preferences_for(request.user)
         serializer = SECTIONS[section](prefs, data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         serializer.save()
-        return Response(services.preferences_summary(request.user))
+        return Response(preferences.preferences_summary(request.user))
 
     @extend_schema(request=ChannelsSerializer, responses=SummarySerializer)
     @action(detail=False, methods=["patch"])
@@ -246,7 +241,7 @@ class NotificationPreferencesViewSet(viewsets.GenericViewSet):
     @extend_schema(responses=SummarySerializer)
     @action(detail=False, methods=["get"])
     def summary(self, request: Request) -> Response:
-        return Response(services.preferences_summary(request.user))
+        return Response(preferences.preferences_summary(request.user))
 
 
 class DeliverySerializer(serializers.ModelSerializer):

@@ -29,9 +29,10 @@ from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 URGENT_SCORE = 0.9
-CHANNELS = ("email", "push", "sms", "discord")
-CHANNEL_LABELS = {"email": "Email", "push": "Push", "sms": "SMS", "discord": "Discord"}
-CHANNEL_IN_WORDS = {"email": "email", "push": "push", "sms": "SMS", "discord": "Discord"}  # "by email", "by SMS"
+
+
+def _empty() -> Mapping[str, str]:
+    return MappingProxyType({})
 
 
 class Action(StrEnum):
@@ -67,7 +68,11 @@ class Preferences:
     category_filters: frozenset[str] = frozenset()
     max_per_day: int = 10
     # Why a channel is not verified, in words ("not confirmed"); a channel missing here is "not set up".
-    not_verified_because: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    not_verified_because: Mapping[str, str] = field(default_factory=_empty)
+    # The channels' words, given by the channels' registry: labels ("SMS is not set up") and after
+    # "by" ("by email"). A channel missing here is called by its name.
+    labels: Mapping[str, str] = field(default_factory=_empty)
+    in_words: Mapping[str, str] = field(default_factory=_empty)
 
     @property
     def own_channels(self) -> tuple[str, ...]:
@@ -82,7 +87,7 @@ class Preferences:
 
     def why_unusable(self, channel: str) -> str:
         """Why a channel cannot be used, as a clause: "SMS is not set up", "Push is off in your settings"."""
-        return f"{CHANNEL_LABELS.get(channel, channel)} is {self.unusable_because(channel)}"
+        return f"{self.labels.get(channel, channel)} is {self.unusable_because(channel)}"
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class ChannelChoice:
     channels: tuple[str, ...]
     notes: tuple[str, ...] = ()
     fallback: bool = False
+    in_words: Mapping[str, str] = field(default_factory=_empty, compare=False, repr=False)  # from `Preferences`
 
     @property
     def annotation(self) -> str:
@@ -103,7 +109,7 @@ class ChannelChoice:
         if not self.notes:
             return ""
         if self.fallback:
-            return f"by {_joined(self.channels)} instead: {'; '.join(self.notes)}"
+            return f"by {_joined(self.channels, self.in_words)} instead: {'; '.join(self.notes)}"
         return "; ".join(self.notes)
 
     @property
@@ -115,7 +121,9 @@ class ChannelChoice:
         if not self.notes:
             return ""
         only = "" if self.fallback else " only"
-        return f"{_sentence_list(self.notes)}, so we will tell you by {_joined(self.channels)}{only}."
+        return (
+            f"{_sentence_list(self.notes)}, so we will tell you by {_joined(self.channels, self.in_words)}{only}."
+        )
 
 
 def usable_channels(rule_channels: tuple[str, ...], prefs: Preferences) -> ChannelChoice:
@@ -129,15 +137,16 @@ def usable_channels(rule_channels: tuple[str, ...], prefs: Preferences) -> Chann
     usable = tuple(c for c in wanted if c in own)
     notes = tuple(prefs.why_unusable(c) for c in wanted if c not in own)
     if usable:
-        return ChannelChoice(usable, notes)
+        return ChannelChoice(usable, notes, in_words=prefs.in_words)
     if own:
-        return ChannelChoice(own, notes, fallback=True)
+        return ChannelChoice(own, notes, fallback=True, in_words=prefs.in_words)
     # Nothing reaches the user: name the user's own channels' trouble too, that is what to fix.
-    return ChannelChoice((), tuple(dict.fromkeys(prefs.why_unusable(c) for c in (*wanted, *prefs.channels))))
+    troubles = tuple(dict.fromkeys(prefs.why_unusable(c) for c in (*wanted, *prefs.channels)))
+    return ChannelChoice((), troubles, in_words=prefs.in_words)
 
 
-def _joined(channels: tuple[str, ...]) -> str:
-    names = [CHANNEL_IN_WORDS.get(c, c) for c in channels]
+def _joined(channels: tuple[str, ...], in_words: Mapping[str, str]) -> str:
+    names = [in_words.get(c, c) for c in channels]
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 

@@ -1,15 +1,19 @@
-"""What the ESP's tracking webhook tells us about the email we sent: delivered, opened, clicked, bounced.
+"""What comes back about the email we sent: one-click unsubscribes, our tracked links' clicks, and the
+ESP's tracking events (delivered, opened, clicked, bounced), which may turn email off for an address.
 
-Events arrive through anymail's `tracking` signal (see `webhooks` for how the webhook is served).
+ESP events arrive through anymail's `tracking` signal (see `webhooks` for how the webhook is served).
 """
 
 from datetime import UTC, datetime
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Delivery, Digest, Notification
-from .services import suppress_email
+from accounts.models import User
+
+from .models import Delivery, Digest, Notification, NotificationPreferences
+from .preferences import preferences_for
 
 SUPPRESSING_EVENTS = {"bounced", "complained", "rejected"}
 
@@ -60,3 +64,36 @@ def _sent_by_us(rows: QuerySet, message_id: str, **ours: str) -> QuerySet:
     if ours:
         return rows.filter(status="sent", **ours)
     return rows.none()
+
+
+def unsubscribe_email(user_id: int, now: datetime | None = None) -> bool:
+    """Turn email off for a user (RFC 8058 one-click); True when it was on."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        prefs = NotificationPreferences.objects.select_for_update().filter(user_id=user_id).first()
+        if prefs is None:
+            user = User.objects.filter(pk=user_id).first()
+            if user is None:
+                return False
+            prefs = preferences_for(user)
+        if "email" not in prefs.channels:
+            return False
+        prefs.channels = [c for c in prefs.channels if c != "email"]
+        prefs.email_unsubscribed_at = now
+        prefs.save(update_fields=["channels", "email_unsubscribed_at", "updated_at"])
+    return True
+
+
+def suppress_email(user_id: int, reason: str, now: datetime | None = None) -> None:
+    NotificationPreferences.objects.filter(user_id=user_id, email_suppressed_at__isnull=True).update(
+        email_suppressed_at=now or timezone.now(), email_suppressed_reason=reason[:200]
+    )
+
+
+def record_click(notification_id: int, now: datetime | None = None) -> Notification | None:
+    notification = Notification.objects.filter(pk=notification_id).first()
+    if notification is not None and notification.clicked_at is None:
+        Notification.objects.filter(pk=notification_id, clicked_at__isnull=True).update(
+            clicked_at=now or timezone.now()
+        )
+    return notification

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import digests, links, services, wording
+from . import digests, links, preferences, tracking, wording
 from .api import SECTIONS
 from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, Weekday
 
@@ -47,7 +47,7 @@ def section_data(section: str, post: QueryDict) -> dict:
 
 
 def settings_context(request: HttpRequest, *, sent: dict | None = None, **extra) -> dict:
-    summary = services.preferences_summary(request.user)
+    summary = preferences.preferences_summary(request.user)
     quiet = summary["quiet_hours"]
     values = {
         "channels": summary["channels"],
@@ -99,7 +99,7 @@ def settings_section(request: HttpRequest, section: str) -> HttpResponse:
     if section not in SECTIONS:
         return HttpResponse(status=404)
     data = section_data(section, request.POST)
-    serializer = SECTIONS[section](services.preferences_for(request.user), data=data, context={"request": request})
+    serializer = SECTIONS[section](preferences.preferences_for(request.user), data=data, context={"request": request})
     if serializer.is_valid():
         prefs = serializer.save()
         context = settings_context(request, saved=section, saved_message=saved_message(section, prefs, request.POST))
@@ -143,7 +143,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "notifications/unsubscribe.html", {"invalid": True}, status=400)
     if request.method == "GET":
         return render(request, "notifications/unsubscribe.html", {"token": token})
-    services.unsubscribe_email(user_id)
+    tracking.unsubscribe_email(user_id)
     return render(request, "notifications/unsubscribe.html", {"done": True})
 
 
@@ -151,7 +151,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 def click(request: HttpRequest, token: str) -> HttpResponse:
     """The tracked link in a notification: note the click, then show the listing."""
     found = links.click_from_token(token)
-    notification = services.record_click(found[0]) if found else None
+    notification = tracking.record_click(found[0]) if found else None
     if notification is None:
         return redirect("listings:browse")
     return redirect(reverse("listings:detail", args=[notification.listing_id]))

@@ -19,7 +19,14 @@ from accounts import signin_limits
 from dealalerts.celery import app as celery_app
 
 from .factories import UserFactory
-from .peers import http_peer, postmark_peer, smtp_peer  # noqa: F401
+from .peer_fixtures import (  # noqa: F401
+    _http_peer_server,
+    _postmark_peer_server,
+    _smtp_peer_server,
+    http_peer,
+    postmark_peer,
+    smtp_peer,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)

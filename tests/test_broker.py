@@ -17,7 +17,7 @@ from pathlib import Path
 from kombu import Connection
 
 from dealalerts.broker import folder_options
-from tests.processes import BASE_DIR, Worker, start_worker
+from peers.processes import BASE_DIR, Worker, start_worker
 from tests.waiting import wait_until
 
 TRANSPORT = "dealalerts.broker:Transport"

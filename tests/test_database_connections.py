@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.processes import database_url, runserver
+from peers.processes import database_url, runserver
 
 REQUESTS = 300
 THREADS = 6

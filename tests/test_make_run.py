@@ -15,7 +15,7 @@ import time
 from honcho.environ import parse_procfile
 from honcho.manager import KILL_WAIT
 
-from tests.processes import BASE_DIR
+from peers.processes import BASE_DIR
 from tests.waiting import wait_until
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from alerts.models import DealAlertRule
-from notifications.services import DealEvent, notify
+from notifications.events import DealEvent, RuleSource, notify
 from tests.factories import ListingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,7 @@ def shopper_pages():
     shopper = UserFactory()
     listing = ListingFactory()
     rule = DealAlertRule.objects.create(user=shopper, name="ThinkPads", keywords=["thinkpad"])
-    notify([DealEvent(shopper.pk, listing.pk, {"kind": "rule", "id": rule.pk, "name": "ThinkPads", "why": "x"})])
+    notify([DealEvent(shopper.pk, listing.pk, RuleSource(rule.pk, "ThinkPads", "x"))])
     client = Client()
     client.force_login(shopper)
     return client, [

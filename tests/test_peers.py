@@ -25,7 +25,9 @@ import requests
 from anymail.exceptions import AnymailRecipientsRefused, AnymailRequestsAPIError
 from django.core import mail
 
-from tests.peers import PostmarkPeer, RecordingHTTPServer, Reply, SMTPPeer
+from peers.postmark import PostmarkPeer
+from peers.recording import RecordingHTTPServer, Reply
+from peers.smtp import SMTPPeer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -225,6 +227,24 @@ def test_postmark_fail_next_knows_its_kinds(postmark_peer: PostmarkPeer):
         postmark_peer.fail_next("flaky")  # type: ignore[arg-type]
 
 
+def test_reset_puts_a_session_long_peer_back_as_it_started():
+    """The suite's peers live for the whole session; what one test leaves must not reach the next."""
+    with PostmarkPeer(token="start-token") as peer:
+        headers = {"X-Postmark-Server-Token": "start-token"}
+        payload = {"From": "a@example.com", "To": "b@example.com", "TextBody": "x", "Metadata": {"dedup_key": "k"}}
+        assert requests.post(f"{peer.url}/email", json=payload, headers=headers, timeout=5).status_code == 200
+        peer.fail_next("server_error", 3)
+        peer.script("/email", Reply(418))
+        peer.token, peer.delay = "another", 5
+
+        peer.reset()
+
+        assert (peer.token, peer.delay) == ("start-token", 0.0)
+        assert (peer.requests, peer.messages, peer.stats()) == ([], [], {"accepted": 0, "by_key": {}})
+        assert requests.post(f"{peer.url}/email", json=payload, headers=headers, timeout=5).status_code == 200
+        assert peer.stats() == {"accepted": 1, "by_key": {"k": 1}}
+
+
 # --- SMTPPeer through Django's SMTP backend ------------------------------------------------
 
 
@@ -253,7 +273,7 @@ def test_smtp_peer_wait_for_times_out_clearly():
 
 
 def test_cli_postmark_sink_counts_by_dedup_key_under_load():
-    command = [sys.executable, "-m", "tests.peers", "postmark", "--port", "0"]
+    command = [sys.executable, "-m", "peers", "postmark", "--port", "0"]
     with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as sink:
         try:
             assert sink.stdout is not None

@@ -1,21 +1,52 @@
-"""The channels: one module each, behind the small interface in `base`.
+"""The channels: one module each, behind the small interface in `base`, and the one list of them.
 
-Only this package talks to providers (the ESP, Twilio, Discord, web push services).
+Only this package talks to providers (the ESP, Twilio, Discord, web push services). `NAMES`,
+`LABELS`, `IN_WORDS` and `SETUP_HINTS` come from the one list below: the models' choices, the
+forms, the API and its OpenAPI enum read them, and the (pure) policy is given the words.
 """
 
-from .base import Channel, Permanent, Result, Sent, Transient
+from types import MappingProxyType
+
+from .base import Channel, Naming, Permanent, Result, Sent, Transient
 from .email import EmailChannel
 
-_CHANNELS: dict[str, Channel] = {"email": EmailChannel()}
+# Every channel, in the order settings and forms list them. Push, SMS and Discord are offered before
+# they are built: a rule or a user choosing one is told "SMS is not set up" and the deal goes by a
+# channel that works. Each becomes a module here, replacing its `Naming`, when it is built.
+_KNOWN: tuple[Channel | Naming, ...] = (
+    EmailChannel(),
+    Naming("push", "Push", "push", "allow notifications in your browser or the app first"),
+    Naming("sms", "SMS", "SMS", "add and verify a mobile number first"),
+    Naming("discord", "Discord", "Discord", "add a Discord webhook first"),
+)
+_BUILT: dict[str, Channel] = {c.name: c for c in _KNOWN if isinstance(c, Channel)}
+
+NAMES: tuple[str, ...] = tuple(c.name for c in _KNOWN)
+LABELS = MappingProxyType({c.name: c.label for c in _KNOWN})
+IN_WORDS = MappingProxyType({c.name: c.in_words for c in _KNOWN})
+SETUP_HINTS = MappingProxyType({c.name: c.setup_hint for c in _KNOWN})
 
 
 def get(name: str) -> Channel:
     """The channel called `name`; KeyError for one that is not built yet."""
-    return _CHANNELS[name]
+    return _BUILT[name]
 
 
 def available() -> frozenset[str]:
-    return frozenset(_CHANNELS)
+    return frozenset(_BUILT)
 
 
-__all__ = ["Channel", "Permanent", "Result", "Sent", "Transient", "available", "get"]
+__all__ = [
+    "IN_WORDS",
+    "LABELS",
+    "NAMES",
+    "SETUP_HINTS",
+    "Channel",
+    "Naming",
+    "Permanent",
+    "Result",
+    "Sent",
+    "Transient",
+    "available",
+    "get",
+]

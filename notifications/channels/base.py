@@ -6,7 +6,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..models import Delivery
+    from accounts.models import User
+
+    from ..models import Delivery, NotificationPreferences
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How a channel offered before it is built is called; a built one declares the same on its class."""
+
+    name: str  # stored on deliveries, preferences and rules
+    label: str  # a choice's label and a sentence's subject: "SMS is not set up"
+    in_words: str  # after "by" in a sentence: "by email", "by SMS"
+    setup_hint: str  # what to do when a user turns it on before it can reach them
 
 
 @dataclass(frozen=True)
@@ -34,7 +46,20 @@ Result = Sent | Transient | Permanent
 
 
 class Channel:
+    """One way to reach a user. Each channel module declares its `name`, `label` and `in_words` (see `Naming`)."""
+
     name: str = ""
+    label: str = ""
+    in_words: str = ""
+    setup_hint: str = ""
+
+    def unreachable_because(self, user: "User", prefs: "NotificationPreferences") -> str:
+        """Why this channel cannot reach the user now, as the policy words it after "Email is …"; "" when it can."""
+        return ""
+
+    def blocked_because(self, user: "User", prefs: "NotificationPreferences") -> str:
+        """Why a delivery queued earlier must not go out now (the address changed or died); "" when it may."""
+        return ""
 
     @contextmanager
     def session(self) -> Iterator[None]:

@@ -15,13 +15,18 @@ from requests.utils import get_netrc_auth
 from .base import Channel, Permanent, Result, Sent, Transient
 
 if TYPE_CHECKING:
-    from ..models import Delivery
+    from accounts.models import User
+
+    from ..models import Delivery, NotificationPreferences
 
 POSTMARK_BACKEND = "anymail.backends.postmark.EmailBackend"
 
 
 class EmailChannel(Channel):
     name = "email"
+    label = "Email"
+    in_words = "email"
+    setup_hint = "email to your address bounced or was reported as spam; change your email address to turn it back on"
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -35,6 +40,22 @@ class EmailChannel(Channel):
                 yield
             finally:
                 self._local.connection = None
+
+    def unreachable_because(self, user: "User", prefs: "NotificationPreferences") -> str:
+        if not user.email:
+            return "not set up"
+        if prefs.email_suppressed_at is not None:
+            return "off because mail to your address bounced or was marked as spam"
+        if user.email_confirmed_at is None:
+            return "not confirmed yet"
+        return ""
+
+    def blocked_because(self, user: "User", prefs: "NotificationPreferences") -> str:
+        if prefs.email_suppressed_at is not None:
+            return "email to this address bounced or was reported as spam"
+        if user.email_confirmed_at is None:
+            return "your email address changed and is not confirmed yet: use the link we sent"
+        return ""
 
     def send(self, delivery: "Delivery") -> Result:
         from ..content import deal_email  # content imports models; keep channel import light

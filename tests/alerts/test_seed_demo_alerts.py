@@ -12,7 +12,7 @@ from alerts.management.commands.seed_demo_alerts import DEMO_MAX_PER_DAY, DEMO_R
 from alerts.models import DealAlertRule
 from listings.management.commands.seed_demo import DEMO_EMAIL
 from notifications.models import Delivery, DeliveryStatus, Notification
-from notifications.services import preferences_summary
+from notifications.preferences import preferences_summary
 from tests.factories import ListingFactory, UserFactory
 
 

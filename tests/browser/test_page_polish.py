@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from alerts.models import DealAlertRule
+from notifications.events import DealEvent, RuleSource, notify
 from notifications.models import NotificationPreferences
-from notifications.services import DealEvent, notify
 
 from ..factories import ListingFactory, UserFactory
 
@@ -41,7 +41,7 @@ def shopper(transactional_db):
         min_deal_score=0.6,
     )
     why = "mentions “thinkpad”; $1,250.50 is at most $1,500; 0.0 mi away; deal score 70%"
-    notify([DealEvent(user.pk, listing.pk, {"kind": "rule", "id": rule.pk, "name": rule.name, "why": why})])
+    notify([DealEvent(user.pk, listing.pk, RuleSource(rule.pk, rule.name, why))])
     return user, listing, rule
 
 

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from notifications.events import DealEvent, RuleSource, notify
 from notifications.models import Delivery, Notification, NotificationPreferences
-from notifications.services import DealEvent, notify
 from tests.factories import ListingFactory, UserFactory
 from tests.queries import count_queries
 
@@ -152,12 +152,12 @@ def test_anonymous_gets_401(api_client, db):
 def test_history_lists_own_notifications_with_channel_status_and_reason(client, shopper):
     other = UserFactory()
     listing = ListingFactory()
-    source = {"kind": "rule", "id": 1, "name": "Laptops", "why": "in laptops"}
+    source = RuleSource(1, "Laptops", "in laptops")
     notify([DealEvent(shopper.pk, listing.pk, source), DealEvent(other.pk, listing.pk, source)])
     body = client.get("/api/notifications").json()
     assert body["count"] == 1
     item = body["results"][0]
-    assert item["listing"]["id"] == listing.pk and item["sources"] == [source]
+    assert item["listing"]["id"] == listing.pk and item["sources"] == [source.as_dict()]
     assert item["deliveries"] == [
         {
             "channel": "email",
@@ -176,7 +176,7 @@ def test_history_lists_own_notifications_with_channel_status_and_reason(client, 
 
 
 def test_history_queries_do_not_grow_with_notifications(client, shopper):
-    source = {"kind": "rule", "id": 1, "name": "Laptops", "why": ""}
+    source = RuleSource(1, "Laptops", "")
     notify([DealEvent(shopper.pk, ListingFactory().pk, source)])
     few = count_queries(lambda: client.get("/api/notifications"))
     notify([DealEvent(shopper.pk, ListingFactory().pk, source) for _ in range(15)])

@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 import pytest
 from django.test import Client
 
+from notifications.events import DealEvent, RuleSource, notify
 from notifications.models import Delivery, NotificationPreferences
-from notifications.services import DealEvent, notify, preferences_summary
+from notifications.preferences import preferences_summary
 from tests.factories import ListingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +15,7 @@ NOON_LA = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
 
 
 def event(user, listing, channels=()) -> DealEvent:
-    source = {"kind": "rule", "id": 1, "name": "Texts for ThinkPads", "why": 'mentions "thinkpad"'}
+    source = RuleSource(1, "Texts for ThinkPads", 'mentions "thinkpad"')
     return DealEvent(user_id=user.pk, listing_id=listing.pk, source=source, channels=channels)
 
 
@@ -73,7 +74,7 @@ def test_the_summary_names_the_unconfirmed_address_as_the_problem(api_client):
 
 
 def test_a_queued_email_is_not_sent_once_the_address_needs_confirming_again(mailoutbox):
-    from notifications.services import deliver
+    from notifications.delivery import deliver
 
     user = UserFactory()
     notify([event(user, ListingFactory())], now=NOON_LA)

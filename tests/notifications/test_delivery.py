@@ -9,9 +9,10 @@ import pytest
 from django.utils import timezone
 
 from dealalerts.celery import app as celery_app
-from notifications import services
+from notifications.delivery import BACKOFF_BASE_S, MAX_ATTEMPTS, deliver, sweep
+from notifications.events import DealEvent, RuleSource, notify
 from notifications.models import Delivery, DeliveryStatus, NotificationPreferences
-from notifications.services import DealEvent, deliver, notify
+from notifications.tracking import unsubscribe_email
 from tests.concurrency import run_twice_at_once
 from tests.factories import ListingFactory, UserFactory
 from tests.queries import count_queries
@@ -20,7 +21,7 @@ from tests.queries import count_queries
 def queued(user=None, **listing) -> Delivery:
     user = user or UserFactory(email="dana@example.com")
     item = ListingFactory(**listing)
-    source = {"kind": "rule", "id": 7, "name": "Cheap ThinkPads", "why": "mentions “thinkpad”, $300 is at most $500"}
+    source = RuleSource(7, "Cheap ThinkPads", "mentions “thinkpad”, $300 is at most $500")
     notify([DealEvent(user.pk, item.pk, source)])
     return Delivery.objects.get(notification__listing=item)
 
@@ -76,7 +77,7 @@ def test_rate_limiting_defers_the_row_honouring_retry_after(postmark_peer):
     assert deliver([delivery.pk]).retrying == 1
     delivery.refresh_from_db()
     assert delivery.attempts == 2
-    assert delivery.not_before >= timezone.now() + timedelta(seconds=services.BACKOFF_BASE_S * 2 - 5)  # backoff
+    assert delivery.not_before >= timezone.now() + timedelta(seconds=BACKOFF_BASE_S * 2 - 5)  # backoff
 
     Delivery.objects.filter(pk=delivery.pk).update(not_before=timezone.now())
     assert deliver([delivery.pk]).sent == 1
@@ -85,11 +86,11 @@ def test_rate_limiting_defers_the_row_honouring_retry_after(postmark_peer):
 @pytest.mark.django_db
 def test_transient_errors_give_up_after_the_last_attempt(postmark_peer):
     delivery = queued()
-    Delivery.objects.filter(pk=delivery.pk).update(attempts=services.MAX_ATTEMPTS - 1)
+    Delivery.objects.filter(pk=delivery.pk).update(attempts=MAX_ATTEMPTS - 1)
     postmark_peer.fail_next("server_error")
     assert deliver([delivery.pk]).failed == 1
     delivery.refresh_from_db()
-    assert delivery.status == "failed" and delivery.last_error.startswith(f"gave up after {services.MAX_ATTEMPTS}")
+    assert delivery.status == "failed" and delivery.last_error.startswith(f"gave up after {MAX_ATTEMPTS}")
 
 
 @pytest.mark.django_db
@@ -112,7 +113,7 @@ def test_a_refused_address_fails_the_row_and_stops_email_to_it(postmark_peer):
 def test_a_row_whose_user_turned_email_off_meanwhile_is_skipped(postmark_peer):
     user = UserFactory()
     delivery = queued(user)
-    services.unsubscribe_email(user.pk)
+    unsubscribe_email(user.pk)
     assert deliver([delivery.pk]).skipped == 1
     delivery.refresh_from_db()
     assert (delivery.status, delivery.reason) == ("skipped", "skipped: you turned email off")
@@ -125,9 +126,9 @@ def test_the_sweep_sends_due_deferred_rows(postmark_peer, eager_tasks):
     Delivery.objects.filter(pk=delivery.pk).update(
         status=DeliveryStatus.DEFERRED, not_before=timezone.now() + timedelta(minutes=5)
     )
-    assert services.sweep()["due"] == 0
+    assert sweep()["due"] == 0
     Delivery.objects.filter(pk=delivery.pk).update(not_before=timezone.now() - timedelta(seconds=1))
-    assert services.sweep()["due"] == 1
+    assert sweep()["due"] == 1
     delivery.refresh_from_db()
     assert delivery.status == "sent" and postmark_peer.stats()["accepted"] == 1
 
@@ -142,7 +143,7 @@ def test_the_sweep_settles_a_stuck_row_the_provider_has_and_resends_one_it_lacks
     Delivery.objects.filter(pk__in=[sent_before_crash.pk, lost_in_crash.pk]).update(
         status=DeliveryStatus.SENDING, claimed_at=long_ago, attempts=1
     )
-    result = services.sweep()
+    result = sweep()
     assert (result["stuck_already_sent"], result["stuck_resent"]) == (1, 1)
     assert postmark_peer.stats()["by_key"] == {sent_before_crash.dedup_key: 1, lost_in_crash.dedup_key: 1}
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
@@ -214,7 +215,7 @@ def test_urgent_deliveries_go_to_their_own_queue():
         for queue in ("notify", "urgent"):
             conn.default_channel.queue_purge(queue)
     user = UserFactory()
-    source = {"kind": "rule", "id": 1, "name": "Any", "why": ""}
+    source = RuleSource(1, "Any", "")
     notify([DealEvent(user.pk, ListingFactory(deal_score=0.95).pk, source)])  # urgent: score 0.9 or more
     notify([DealEvent(user.pk, ListingFactory(deal_score=0.5).pk, source)])
     with celery_app.connection_for_read() as conn:

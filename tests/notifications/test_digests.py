@@ -6,8 +6,8 @@ import pytest
 from django.core.cache import cache
 
 from notifications import digests
+from notifications.events import DealEvent, RuleSource, notify
 from notifications.models import Delivery, Digest, DigestSchedule, NotificationPreferences
-from notifications.services import DealEvent, notify
 from notifications.tasks import send_digests
 from tests.concurrency import run_twice_at_once
 from tests.factories import ListingFactory, UserFactory
@@ -29,7 +29,7 @@ def hold(user, *scores, when=EARLIER):
     for i, score in enumerate(scores):
         listing = ListingFactory(title=f"Deal {score}", deal_score=score)
         notify(
-            [DealEvent(user.pk, listing.pk, {"kind": "rule", "id": i, "name": f"Rule {i}", "why": "in laptops"})],
+            [DealEvent(user.pk, listing.pk, RuleSource(i, f"Rule {i}", "in laptops"))],
             now=when,
         )
 

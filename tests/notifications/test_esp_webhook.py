@@ -16,8 +16,8 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.utils import timezone
 
+from notifications.delivery import deliver
 from notifications.models import Delivery, Digest, NotificationPreferences
-from notifications.services import deliver
 from tests.factories import UserFactory
 from tests.notifications.test_delivery import queued
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, time
 
 import pytest
 
+from notifications.events import DealEvent, RuleSource, notify
 from notifications.models import Delivery, Notification, NotificationPreferences
-from notifications.services import DealEvent, notify
 from tests.factories import ListingFactory, UserFactory
 from tests.queries import count_queries
 
@@ -13,7 +13,7 @@ NOON_LA = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
 
 
 def rule_event(user, listing, rule_id=1, name="Cheap ThinkPads", **kwargs) -> DealEvent:
-    source = {"kind": "rule", "id": rule_id, "name": name, "why": 'mentions "thinkpad"'}
+    source = RuleSource(rule_id, name, 'mentions "thinkpad"')
     return DealEvent(user_id=user.pk, listing_id=listing.pk, source=source, **kwargs)
 
 

@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 
 from notifications import links
+from notifications.events import DealEvent, RuleSource, notify
 from notifications.models import Delivery, Notification, NotificationPreferences
-from notifications.services import DealEvent, notify
 from notifications.wording import delivery_note
 from tests.factories import ListingFactory, UserFactory
 from tests.queries import count_queries
@@ -107,8 +107,8 @@ def test_pages_need_a_login(client, db):
 def test_history_shows_each_channel_with_its_reason_and_only_mine(browser, shopper):
     NotificationPreferences.objects.filter(user=shopper).update(frequency="daily")
     mine, theirs = ListingFactory(title="Trek road bike", deal_score=0.5), ListingFactory(title="Someone else's sofa")
-    notify([DealEvent(shopper.pk, mine.pk, {"kind": "rule", "id": 1, "name": "Bikes", "why": "mentions “bike”"})])
-    notify([DealEvent(UserFactory().pk, theirs.pk, {"kind": "rule", "id": 2, "name": "Sofas", "why": ""})])
+    notify([DealEvent(shopper.pk, mine.pk, RuleSource(1, "Bikes", "mentions “bike”"))])
+    notify([DealEvent(UserFactory().pk, theirs.pk, RuleSource(2, "Sofas", ""))])
     page = browser.get("/notifications/").content.decode()
     assert "Trek road bike" in page and "“Bikes”" in page
     assert '<span class="status held">Held for the digest</span>' in page
@@ -117,7 +117,7 @@ def test_history_shows_each_channel_with_its_reason_and_only_mine(browser, shopp
 
 
 def test_history_queries_are_constant(browser, shopper):
-    source = {"kind": "rule", "id": 1, "name": "Any", "why": ""}
+    source = RuleSource(1, "Any", "")
     notify([DealEvent(shopper.pk, ListingFactory().pk, source)])
     few = count_queries(lambda: browser.get("/notifications/"))
     notify([DealEvent(shopper.pk, ListingFactory().pk, source) for _ in range(10)])
@@ -148,7 +148,7 @@ def test_a_forged_or_damaged_unsubscribe_token_is_refused(shopper):
 
 def test_tracked_click_records_and_redirects_to_the_listing(shopper):
     listing = ListingFactory()
-    notify([DealEvent(shopper.pk, listing.pk, {"kind": "rule", "id": 1, "name": "x", "why": ""})])
+    notify([DealEvent(shopper.pk, listing.pk, RuleSource(1, "x", ""))])
     notification = Notification.objects.get()
     url = urlsplit(links.click_url(notification.pk, "email")).path
     response = Client().get(url)
@@ -267,7 +267,7 @@ def test_a_delivery_note_says_only_what_the_status_does_not(status, reason, erro
 
 def test_history_says_each_status_once_and_the_match_price_as_of_match_time(browser, shopper):
     listing = ListingFactory(title="Trek road bike", price="400.00")
-    source = {"kind": "rule", "id": 1, "name": "Bikes", "why": "$450 is at most $500"}
+    source = RuleSource(1, "Bikes", "$450 is at most $500")
     notify([DealEvent(shopper.pk, listing.pk, source)])
     Delivery.objects.update(status="sent", reason="sent", sent_at=listing.first_seen_at)
     html = browser.get("/notifications/").content.decode()

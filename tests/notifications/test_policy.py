@@ -6,9 +6,8 @@ from zoneinfo import ZoneInfo, available_timezones
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from notifications.channels import IN_WORDS, LABELS, NAMES
 from notifications.policy import (
-    CHANNEL_LABELS,
-    CHANNELS,
     Action,
     ChannelChoice,
     Event,
@@ -26,7 +25,8 @@ NOON_LA = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)  # 12:00 in Los Angeles
 
 
 def prefs(**overrides) -> Preferences:
-    return Preferences(**{"time_zone": LA, **overrides})
+    """Preferences with the channels' words, as `notifications.preferences` gives the policy."""
+    return Preferences(**{"time_zone": LA, "labels": LABELS, "in_words": IN_WORDS, **overrides})
 
 
 def actions(outcome) -> list[tuple[str, Action]]:
@@ -243,13 +243,13 @@ def test_nothing_is_ever_dropped_and_nothing_leaves_in_quiet_hours(now, tz, freq
             assert decision.not_before > now and sent < cap
 
 
-channel_sets = st.lists(st.sampled_from(CHANNELS), unique=True).map(tuple)
+channel_sets = st.lists(st.sampled_from(NAMES), unique=True).map(tuple)
 
 
 @settings(max_examples=400, deadline=None)
-@given(rule=channel_sets, enabled=channel_sets, verified=st.frozensets(st.sampled_from(CHANNELS)))
+@given(rule=channel_sets, enabled=channel_sets, verified=st.frozensets(st.sampled_from(NAMES)))
 def test_a_deal_reaches_the_user_whenever_any_of_their_channels_can(rule, enabled, verified):
-    p = Preferences(time_zone=LA, channels=enabled, verified=verified)
+    p = prefs(channels=enabled, verified=verified)
     outcome = decide(Event(channels=rule), p, NOON_LA, 0)
     choice = usable_channels(rule, p)
     usable_own = [c for c in enabled if c in verified]
@@ -269,6 +269,6 @@ def test_a_deal_reaches_the_user_whenever_any_of_their_channels_can(rule, enable
     # Every channel the rule wanted but could not use is named in the reason, and the save-time sentence.
     missing = [c for c in (rule or enabled) if c not in usable_own]
     for channel in missing:
-        label = CHANNEL_LABELS[channel]
+        label = LABELS[channel]
         assert label in outcome.decisions[0].reason and label in choice.sentence
     assert (outcome.decisions[0].reason == "sent") == (not missing)

@@ -11,11 +11,11 @@ from collections import Counter
 import pytest
 
 from dealalerts.celery import app as celery_app
-from notifications import services
+from notifications import delivery
+from notifications.events import DealEvent, RuleSource, notify
 from notifications.models import Delivery, DeliveryStatus
-from notifications.services import DealEvent, notify
+from peers.processes import POSTMARK_BACKEND, SINK_TOKEN, postmark_sink, start_worker, worker_env
 from tests.factories import ListingFactory, UserFactory
-from tests.processes import POSTMARK_BACKEND, SINK_TOKEN, postmark_sink, start_worker, worker_env
 from tests.waiting import wait_until
 
 USERS, LISTINGS = 30, 10  # 300 deliveries, ten per user: the default daily cap lets all through
@@ -39,9 +39,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(setting
         settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": SINK_TOKEN, "POSTMARK_API_URL": sink.url + "/"}
         users = [UserFactory() for _ in range(USERS)]
         listings = [ListingFactory() for _ in range(LISTINGS)]
-        source = {"kind": "rule", "id": 7, "name": "Cheap ThinkPads", "why": "mentions “thinkpad”"}
+        source = RuleSource(7, "Cheap ThinkPads", "mentions “thinkpad”")
         with monkeypatch.context() as m:
-            m.setattr(services, "enqueue", lambda deliveries: None)  # enqueued below, once a worker runs
+            m.setattr(delivery, "enqueue", lambda deliveries: None)  # enqueued below, once a worker runs
             notify([DealEvent(u.pk, item.pk, source) for u in users for item in listings])
         rows = list(Delivery.objects.all())
         assert len(rows) == USERS * LISTINGS and {r.status for r in rows} == {DeliveryStatus.PENDING}
@@ -52,7 +52,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(setting
 
         worker = start_worker(env)
         try:
-            services.enqueue(rows)
+            delivery.enqueue(rows)
             # Kill once the sink has accepted some of the first batch: sent, but not yet recorded.
             assert wait_until(lambda: sink.stats()["accepted"] >= 30, timeout=30), worker.output()
             worker.kill()  # SIGKILL to the process group: the main process and its pool child
@@ -70,7 +70,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(setting
                 assert time.monotonic() < deadline, worker.output()
                 time.sleep(SENDING_TIMEOUT / 2)
                 # Rows the killed worker left `sending`: settled if the sink has them, else sent again.
-                swept.update(services.sweep())
+                swept.update(delivery.sweep())
         finally:
             worker.stop()
         by_key = sink.stats()["by_key"]

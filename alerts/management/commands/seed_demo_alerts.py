@@ -21,7 +21,7 @@ from alerts.models import DealAlertRule
 from listings.management.commands.seed_demo import DEMO_EMAIL
 from listings.models import Listing
 from notifications.models import Delivery, DeliveryStatus
-from notifications.services import preferences_for
+from notifications.preferences import preferences_for
 
 DEMO_RULES = [
     {"name": "ThinkPads under $600", "keywords": ["thinkpad"], "max_price": Decimal(600)},

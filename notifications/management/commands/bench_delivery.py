@@ -1,7 +1,7 @@
 """Measure email delivery through a real Celery worker to a local Postmark sink; prints one JSON line.
 
 The outbox rows are written as `notify` writes them (pending email deliveries with their
-dedup keys) but in bulk and without enqueueing; the clock runs from `services.enqueue` until
+dedup keys) but in bulk and without enqueueing; the clock runs from `delivery.enqueue` until
 no row is pending or sending. The sink counts what it accepted per dedup key, so the result
 says whether anything was sent twice or not at all.
 """
@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from listings.models import Category, Listing
-from notifications import services
+from notifications import delivery
 from notifications.models import Delivery, DeliveryStatus, Kind, Notification, NotificationPreferences
-from tests.processes import celery_worker, postmark_sink, worker_env
+from peers.processes import celery_worker, postmark_sink, worker_env
 
 PREFIX = "bench-delivery"
 CREATE_BATCH = 2000
@@ -53,7 +53,7 @@ class Command(BaseCommand):
             cleanup.enter_context(celery_worker(worker_env(sink.url), concurrency=worker_concurrency, pool=worker_pool))
 
             started = time.perf_counter()
-            services.enqueue(rows)
+            delivery.enqueue(rows)
             wait_settled(run, timeout)
             elapsed = time.perf_counter() - started
 
@@ -131,7 +131,7 @@ def create_deliveries(run: str, count: int, users: int) -> list[Delivery]:
                 notification=n,
                 channel="email",
                 status=DeliveryStatus.PENDING,
-                dedup_key=services.dedup_key(n.id, "email"),
+                dedup_key=delivery.dedup_key(n.id, "email"),
                 created_at=now,
             )
             for n in notifications

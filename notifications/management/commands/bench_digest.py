@@ -106,7 +106,7 @@ class Command(BaseCommand):
 
     def _through_workers(self, users: int, workers: int) -> dict:
         """The production path: the tick task fans batches out to a Celery worker with `workers` processes."""
-        from tests.processes import celery_worker, worker_env  # development tooling, as the test peers
+        from peers.processes import celery_worker, worker_env  # development tooling, imported only when asked for
 
         env = worker_env("http://127.0.0.1:9", EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend")
         with celery_worker(env, queues="notify,default", concurrency=workers):

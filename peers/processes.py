@@ -1,7 +1,8 @@
 """Subprocesses for benchmarks and crash tests: a Postmark sink and a real Celery worker.
 
-Both run in their own process group, so stopping (or SIGKILLing) one takes its children
-with it. No pytest here: `manage.py bench_delivery` uses this module too.
+Each runs in its own process group, so stopping (or SIGKILLing) one takes its children
+with it. No pytest here: the benchmark commands (`bench_delivery`, `bench_digest`) use this
+module as the suite does.
 
     with postmark_sink(delay=0.01) as sink, celery_worker(worker_env(sink.url)) as worker:
         ...  # enqueue; the worker sends to the sink
@@ -70,8 +71,8 @@ class Sink:
 
 @contextmanager
 def postmark_sink(*, delay: float = 0.0) -> Iterator[Sink]:
-    """`python -m tests.peers postmark` in its own process; `delay` holds back every answer (seconds)."""
-    command = [sys.executable, "-m", "tests.peers", "postmark", "--port", "0", "--token", SINK_TOKEN]
+    """`python -m peers postmark` in its own process; `delay` holds back every answer (seconds)."""
+    command = [sys.executable, "-m", "peers", "postmark", "--port", "0", "--token", SINK_TOKEN]
     if delay:
         command += ["--delay", str(delay)]
     process = subprocess.Popen(command, cwd=BASE_DIR, stdout=subprocess.PIPE, text=True, start_new_session=True)

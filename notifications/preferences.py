@@ -1,0 +1,163 @@
+"""A user's notification preferences: reading and saving them, and what they mean for where a deal can go.
+
+`channel_preferences` and `channel_choice` answer "where would this rule's deals go, and why?" for
+the alert pages; `policy_preferences` turns the stored row into what the pure policy reads.
+"""
+
+from datetime import datetime, time
+
+from django.utils import timezone
+
+from accounts.models import User
+from listings.models import Category
+
+from . import channels, policy
+from .models import (
+    CHANNELS,
+    Delivery,
+    DeliveryStatus,
+    DigestSchedule,
+    Frequency,
+    Notification,
+    NotificationPreferences,
+    Weekday,
+)
+
+
+def preferences_for(user: User) -> NotificationPreferences:
+    """The user's preferences, read fresh (one query), created with the defaults if missing."""
+    prefs, _ = NotificationPreferences.objects.get_or_create(user=user)
+    return prefs
+
+
+def ensure_preferences(users: list[User]) -> None:
+    """Give users without preferences the defaults, in one query (they normally have them from signup)."""
+    missing = [u for u in users if not hasattr(u, "notification_preferences") or preferences_missing(u)]
+    if not missing:
+        return
+    NotificationPreferences.objects.bulk_create(
+        [NotificationPreferences(user=u) for u in missing], ignore_conflicts=True
+    )
+    for u in missing:
+        u.notification_preferences = NotificationPreferences(user=u)
+
+
+def preferences_missing(user: User) -> bool:
+    try:
+        user.notification_preferences  # noqa: B018
+    except NotificationPreferences.DoesNotExist:
+        return True
+    return False
+
+
+def verified_channels(user: User, prefs: NotificationPreferences) -> frozenset[str]:
+    """Channels that can reach this user now: set up, confirmed, and not disabled by a bounce or complaint."""
+    return frozenset(c for c in channels.available() if not _not_verified_because(user, prefs, c))
+
+
+def _not_verified_because(user: User, prefs: NotificationPreferences, channel: str) -> str:
+    """Why a channel cannot reach the user, as the policy words it after "Email is …"; "" when it can."""
+    if channel not in channels.available():
+        return "not set up"
+    return channels.get(channel).unreachable_because(user, prefs)
+
+
+def email_awaiting_confirmation(user: User, prefs: NotificationPreferences) -> bool:
+    """Email would work but for the confirmation link the user has not followed yet."""
+    return bool(user.email) and user.email_confirmed_at is None and prefs.email_suppressed_at is None
+
+
+def policy_preferences(user: User, prefs: NotificationPreferences) -> policy.Preferences:
+    return policy.Preferences(
+        time_zone=user.time_zone,
+        channels=tuple(prefs.channels),
+        verified=verified_channels(user, prefs),
+        not_verified_because={c: why for c in CHANNELS if (why := _not_verified_because(user, prefs, c))},
+        frequency=prefs.frequency,
+        quiet_start=prefs.quiet_hours_start,
+        quiet_end=prefs.quiet_hours_end,
+        urgent_in_quiet_hours=prefs.urgent_in_quiet_hours,
+        category_filters=frozenset(prefs.category_filters),
+        max_per_day=prefs.max_per_day,
+        labels=channels.LABELS,
+        in_words=channels.IN_WORDS,
+    )
+
+
+def channel_preferences(user: User) -> policy.Preferences:
+    """The user's preferences as the policy reads them, fresh: for "where would this rule's deals go?"."""
+    return policy_preferences(user, preferences_for(user))
+
+
+def channel_choice(user: User, rule_channels: tuple[str, ...]) -> policy.ChannelChoice:
+    """Where a deal for a rule naming these channels would go now, and why: the policy's own answer."""
+    return policy.usable_channels(rule_channels, channel_preferences(user))
+
+
+def category_slug_paths() -> dict[int, frozenset[str]]:
+    """Each category id with the slugs of itself and its ancestors (a filter on a parent covers children)."""
+    rows = {cid: (slug, parent) for cid, slug, parent in Category.objects.values_list("id", "slug", "parent_id")}
+    paths: dict[int, frozenset[str]] = {}
+    for cid in rows:
+        slugs, current = set(), cid
+        while current is not None and current in rows:
+            slug, current = rows[current]
+            slugs.add(slug)
+        paths[cid] = frozenset(slugs)
+    return paths
+
+
+def digest_schedule(prefs: NotificationPreferences, defaults: DigestSchedule | None = None) -> tuple[time, int]:
+    """The user's digest wall time and weekly day, falling back to the site defaults staff edit in admin."""
+    defaults = defaults or DigestSchedule.current()
+    default_time = defaults.weekly_time if prefs.frequency == Frequency.WEEKLY else defaults.daily_time
+    weekday = prefs.digest_weekday if prefs.digest_weekday is not None else defaults.weekly_weekday
+    return prefs.digest_time or default_time, weekday
+
+
+def preferences_summary(user: User, now: datetime | None = None) -> dict:
+    """Everything about a user's notification settings, as the API's summary and the settings page show it."""
+    now = now or timezone.now()
+    prefs = preferences_for(user)
+    wall, weekday = digest_schedule(prefs)
+    frequency = prefs.frequency
+    if (
+        frequency == Frequency.IMMEDIATE
+        and Delivery.objects.filter(notification__user=user, status=DeliveryStatus.HELD).exists()
+    ):
+        frequency = Frequency.DAILY  # overflow past the cap waits for the next daily digest
+    next_digest = policy.next_digest_at(now, frequency, wall, weekday, user.time_zone)
+    count = sent_today(user, now)
+    reach = policy.usable_channels((), policy_preferences(user, prefs))
+    return {
+        "channels": list(prefs.channels),
+        "verified_channels": sorted(verified_channels(user, prefs)),
+        "usable_channels": list(reach.channels),
+        "channel_problems": list(reach.notes),
+        "frequency": prefs.frequency,
+        "digest_time": wall.strftime("%H:%M"),
+        "digest_weekday": Weekday(weekday).label.lower(),
+        "quiet_hours": {
+            "start_time": prefs.quiet_hours_start.strftime("%H:%M") if prefs.quiet_hours_start else None,
+            "end_time": prefs.quiet_hours_end.strftime("%H:%M") if prefs.quiet_hours_end else None,
+            "urgent_in_quiet_hours": prefs.urgent_in_quiet_hours,
+        },
+        "category_filters": list(prefs.category_filters),
+        "max_per_day": prefs.max_per_day,
+        "sent_today": count,
+        "remaining_today": max(0, prefs.max_per_day - count),
+        "time_zone": str(user.time_zone),
+        "next_digest_at": next_digest.astimezone(user.time_zone) if next_digest else None,
+        "email": {
+            "address": user.email,
+            "suppressed_at": prefs.email_suppressed_at,
+            "suppressed_reason": prefs.email_suppressed_reason,
+            "unsubscribed_at": prefs.email_unsubscribed_at,
+            "confirmed_at": user.email_confirmed_at,
+        },
+    }
+
+
+def sent_today(user: User, now: datetime | None = None) -> int:
+    local_day = (now or timezone.now()).astimezone(user.time_zone).date()
+    return Notification.objects.filter(user=user, local_day=local_day, counts_toward_cap=True).count()

@@ -1,0 +1,85 @@
+"""Fixtures for the protocol peers (the `peers` package), made available to the suite by tests/conftest.py.
+
+Each peer starts once per test session, on a free port; the per-test fixture resets it (nothing
+recorded, scripted or failing, its token and delay as started) and points Django at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
+
+import pytest
+
+from peers.postmark import PostmarkPeer
+from peers.processes import POSTMARK_BACKEND
+from peers.recording import RecordingHTTPServer
+from peers.smtp import SMTPPeer
+
+if TYPE_CHECKING:
+    from pytest_django.fixtures import SettingsWrapper
+
+Peer = TypeVar("Peer", RecordingHTTPServer, SMTPPeer)
+
+
+@pytest.fixture(scope="session")
+def _http_peer_server() -> Iterator[RecordingHTTPServer]:
+    with RecordingHTTPServer() as peer:
+        yield peer
+
+
+@pytest.fixture(scope="session")
+def _postmark_peer_server() -> Iterator[PostmarkPeer]:
+    with PostmarkPeer() as peer:
+        yield peer
+
+
+@pytest.fixture(scope="session")
+def _smtp_peer_server() -> Iterator[SMTPPeer]:
+    with SMTPPeer() as peer:
+        yield peer
+
+
+@contextmanager
+def _for_this_test(peer: Peer, settings: SettingsWrapper | None = None, **django_settings: object) -> Iterator[Peer]:
+    """The session's peer, reset before and after the test, with these Django settings pointing at it."""
+    peer.reset()
+    for name, value in django_settings.items():
+        setattr(settings, name, value)
+    try:
+        yield peer
+    finally:
+        peer.reset()
+
+
+@pytest.fixture
+def http_peer(_http_peer_server: RecordingHTTPServer) -> Iterator[RecordingHTTPServer]:
+    with _for_this_test(_http_peer_server) as peer:
+        yield peer
+
+
+@pytest.fixture
+def postmark_peer(_postmark_peer_server: PostmarkPeer, settings: SettingsWrapper) -> Iterator[PostmarkPeer]:
+    """A PostmarkPeer that Django's email goes to, through anymail's Postmark backend."""
+    peer = _postmark_peer_server
+    # anymail joins "email", "email/batch"... to the URL, which must end in "/".
+    anymail = {"POSTMARK_SERVER_TOKEN": peer.token, "POSTMARK_API_URL": peer.url + "/"}
+    with _for_this_test(peer, settings, EMAIL_BACKEND=POSTMARK_BACKEND, ANYMAIL=anymail):
+        yield peer
+
+
+@pytest.fixture
+def smtp_peer(_smtp_peer_server: SMTPPeer, settings: SettingsWrapper) -> Iterator[SMTPPeer]:
+    """An SMTPPeer that Django's SMTP backend sends to."""
+    peer = _smtp_peer_server
+    smtp = {"EMAIL_HOST": peer.host, "EMAIL_PORT": peer.port, "EMAIL_HOST_USER": "", "EMAIL_HOST_PASSWORD": ""}
+    with _for_this_test(
+        peer,
+        settings,
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_USE_TLS=False,
+        EMAIL_USE_SSL=False,
+        **smtp,
+    ):
+        yield peer
