@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils import timezone
 
+from . import confirmation
 from .forms import AdminSignInForm
 from .models import User
 
@@ -22,6 +24,9 @@ class UserAdmin(BaseUserAdmin):
     ]
     list_filter = ["is_staff", "is_superuser", "is_active", ("email_confirmed_at", admin.EmptyFieldListFilter)]
     search_fields = ["email", "first_name", "last_name", "home_zip"]
+    # Confirmed by its owner following the link, or by staff with the "Mark email confirmed" action.
+    readonly_fields = ["email_confirmed_at"]
+    actions = ["send_confirmation_email", "mark_email_confirmed"]
     fieldsets = [
         (None, {"fields": ["email", "email_confirmed_at", "password"]}),
         ("Profile", {"fields": ["first_name", "last_name", "time_zone", "home_zip"]}),
@@ -31,7 +36,28 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2", "time_zone"]})]
 
     def save_model(self, request, obj, form, change):
-        # A new address is unconfirmed until its owner follows a link sent to it (staff may tick it confirmed).
-        if change and "email" in form.changed_data and "email_confirmed_at" not in form.changed_data:
+        # A new address is unconfirmed until its owner follows a link sent to it: send one, so alerts
+        # do not stop without a word (the delivery log tells the user to use the link we sent).
+        new_address = not change or "email" in form.changed_data
+        if change and new_address:
             obj.email_confirmed_at = None
         super().save_model(request, obj, form, change)
+        if new_address and obj.email_confirmed_at is None:
+            confirmation.send_after_commit(obj, counted=False)
+
+    @admin.action(description="Send confirmation email")
+    def send_confirmation_email(self, request, queryset):
+        unconfirmed = list(queryset.filter(email_confirmed_at__isnull=True))
+        for user in unconfirmed:
+            confirmation.send_after_commit(user, counted=False)
+        skipped = queryset.count() - len(unconfirmed)
+        self.message_user(
+            request,
+            f"Sending a confirmation link to {len(unconfirmed)} user(s)"
+            + (f"; {skipped} already confirmed." if skipped else "."),
+        )
+
+    @admin.action(description="Mark email confirmed")
+    def mark_email_confirmed(self, request, queryset):
+        count = queryset.filter(email_confirmed_at__isnull=True).update(email_confirmed_at=timezone.now())
+        self.message_user(request, f"Marked {count} address(es) confirmed.")

@@ -62,12 +62,8 @@ class ResendConfirmationView(APIView):
     )
     def post(self, request):
         user = request.user
-        if user.email_confirmed_at is not None:
-            return Response({"email": user.email, "confirmed": True}, status=status.HTTP_200_OK)
-        wait = confirmation.send(user)
-        if wait:
-            raise exceptions.Throttled(
-                wait=wait.total_seconds(),
-                detail=f"We sent you a link a short while ago; ask again {confirmation.wait_in_words(wait, user)}.",
-            )
-        return Response({"email": user.email, "confirmed": False}, status=status.HTTP_202_ACCEPTED)
+        result = confirmation.resend(user)
+        if result.wait:
+            raise exceptions.Throttled(wait=result.wait.total_seconds(), detail=result.message)
+        answer = status.HTTP_200_OK if result.already_confirmed else status.HTTP_202_ACCEPTED
+        return Response({"email": user.email, "confirmed": result.already_confirmed}, status=answer)

@@ -32,7 +32,7 @@ def signup(request):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(
             request,
-            f"Welcome to Deal Alerts. We sent a link to {user.email}: follow it to confirm your address, "
+            f"Welcome to Deal Alerts. We are sending a link to {user.email}: follow it to confirm your address, "
             "and your alerts can reach you by email.",
         )
         return redirect(next_url or "listings:browse")
@@ -85,12 +85,10 @@ def confirm_email(request, token: str):
         return render(request, "accounts/confirm_email.html", {"confirmed": checked.user})
     context = {"problem": checked.problem, "token": token}
     owner = User.objects.filter(pk=checked.expired_user_id).first() if checked.expired_user_id else None
-    if owner is not None and owner.email_confirmed_at is not None:
-        context["already_confirmed"] = owner
-    elif request.method == "POST" and owner is not None:
-        wait = confirmation.send(owner)
-        context["resent"] = not wait
-        context["wait"] = confirmation.wait_in_words(wait, owner) if wait else ""
+    if owner is not None and owner.email_confirmed_at is not None:  # nothing wrong: nothing left to do
+        return render(request, "accounts/confirm_email.html", {**context, "already_confirmed": owner})
+    if request.method == "POST" and owner is not None:
+        context["resend"] = confirmation.resend(owner)
     return render(request, "accounts/confirm_email.html", context, status=400)
 
 
@@ -120,19 +118,9 @@ def api_token_revoke(request):
 def resend_confirmation(request):
     """ "Resend confirmation email" on the profile and settings pages: back where it was asked, with a message."""
     back = safe_next(request) or "accounts:profile"
-    user = request.user
-    if user.email_confirmed_at is not None:
-        messages.success(request, f"{user.email} is already confirmed.")
-        return redirect(back)
-    wait = confirmation.send(user)
-    if wait:
-        messages.error(
-            request,
-            "We sent you a link a short while ago. "
-            f"You can ask for another one {confirmation.wait_in_words(wait, user)}.",
-        )
+    result = confirmation.resend(request.user)
+    if result.wait:
+        messages.error(request, result.message)
     else:
-        messages.success(
-            request, f"We sent a new link to {user.email}. It works for {confirmation.LINK_MAX_AGE.days} days."
-        )
+        messages.success(request, result.message)
     return redirect(back)
