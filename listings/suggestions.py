@@ -76,4 +76,3 @@ def widen_search(params: QueryDict, data: dict, default_radius: int) -> list[Sug
     if (data.get("q") or "").strip():
         found.append(Suggestion("Clear the keywords", _without(params, "q")))
     return found
-

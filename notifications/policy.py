@@ -121,9 +121,7 @@ class ChannelChoice:
         if not self.notes:
             return ""
         only = "" if self.fallback else " only"
-        return (
-            f"{_sentence_list(self.notes)}, so we will tell you by {_joined(self.channels, self.in_words)}{only}."
-        )
+        return f"{_sentence_list(self.notes)}, so we will tell you by {_joined(self.channels, self.in_words)}{only}."
 
 
 def usable_channels(rule_channels: tuple[str, ...], prefs: Preferences) -> ChannelChoice:
