@@ -68,6 +68,26 @@ def first_unstorable(data: Any, max_depth: int) -> tuple[list[str], str] | None:
     return None
 
 
+def check_depth(data: Any, max_depth: int) -> None:
+    """Raise TooDeep past `max_depth` levels of nesting, as `first_unstorable` would, for data as a
+    JSON decoder returns it (plain dicts and lists); no look at the text, and no paths built."""
+    level = [data] if type(data) in _CONTAINERS else []
+    depth = 0
+    while level:
+        if depth >= max_depth:
+            raise TooDeep
+        level = [
+            child
+            for value in level
+            for child in (value.values() if type(value) is dict else value)
+            if type(child) in _CONTAINERS
+        ]
+        depth += 1
+
+
+_CONTAINERS = frozenset((dict, list))
+
+
 def form_fields(query: QueryDict) -> dict[str, Any]:
     """A QueryDict as the client meant it: one value per name, or the list when the name repeats."""
     return {name: values[0] if len(values) == 1 else values for name, values in query.lists()}

@@ -241,15 +241,56 @@ def test_swagger_ui_is_exempt_from_the_policy(client):
 
 
 @pytest.mark.parametrize(("levels", "too_deep"), [(32, False), (33, True)])
-def test_the_depth_limit_counts_levels_of_nesting(levels, too_deep):
-    from dealalerts.request_checks import TooDeep, first_unstorable
+@pytest.mark.parametrize("wrap", ["[[], [%s]]", '{"a": [1, "x", %s]}', '[{"a": 1}, {"b": %s}]'])
+def test_the_depth_limit_counts_levels_of_nesting(levels, too_deep, wrap):
+    from dealalerts.request_checks import TooDeep, check_depth, first_unstorable
 
-    data = json.loads("[" * levels + "]" * levels)
-    if too_deep:
-        with pytest.raises(TooDeep):
-            first_unstorable(data, 32)
-    else:
-        assert first_unstorable(data, 32) is None
+    data = json.loads(wrap % ("[" * (levels - 2) + "]" * (levels - 2)))
+    for check in (first_unstorable, check_depth):
+        if too_deep:
+            with pytest.raises(TooDeep):
+                check(data, 32)
+        else:
+            assert check(data, 32) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "maybe"),
+    [
+        (b'{"a": "plain text"}', False),
+        (b'{"a": "caf\\u00e9 \\u00ff \\uD7FF \\ue000"}', False),
+        (b'{"a": "x\\u0000"}', True),
+        (b'{"a": "\\ud800"}', True),
+        (b'{"a": "\\uDBFF"}', True),
+        (b'{"a": "\\udc00"}', True),
+        (b'{"\\uDFFF": 1}', True),
+        (b'{"a": "x\x00"}', True),
+        (b'{"a": "\\\\u0000"}', True),  # the text "\u0000": a false alarm only costs the full check
+    ],
+)
+def test_a_json_body_is_walked_string_by_string_only_when_it_could_hold_bad_text(body, maybe):
+    from dealalerts.parsers import maybe_unstorable
+
+    assert maybe_unstorable(body) is maybe
+
+
+def test_a_body_in_another_charset_still_has_each_string_checked(staff_api):
+    # UTF-7 spells a lone surrogate without any \\u escape ("+2AA-"): only UTF-8 bodies skip the walk.
+    body = b'[{"title": "+2AA-"}]'
+    response = staff_api.post("/api/listings", body, content_type="application/json; charset=utf-7")
+    assert response.status_code == 400
+    assert response.json() == {"0": {"title": SURROGATE}}
+
+
+def test_a_batch_of_clean_listings_is_only_checked_for_depth(staff_api, monkeypatch):
+    from dealalerts import parsers
+
+    def walk(*args):
+        raise AssertionError("walked each string of a body that cannot hold bad text")
+
+    monkeypatch.setattr(parsers, "first_unstorable", walk)
+    response = staff_api.post("/api/listings", json.dumps([{"title": "caf\u00e9"}]), content_type="application/json")
+    assert response.status_code == 400 and "title" not in response.json()["0"]
 
 
 def test_the_first_bad_string_is_named_by_its_path():
