@@ -32,6 +32,9 @@ if not DEBUG and not SECRET_KEY:
         "SECRET_KEY must be set when DEBUG is off: a long random value, e.g. from "
         "`python -c 'import secrets; print(secrets.token_urlsafe(50))'` (DEBUG=true for development)"
     )
+# Phone numbers, webhook URLs and push subscriptions are encrypted at rest (dealalerts/encryption.py):
+# with these Fernet keys, newest first, or, when unset, with keys derived from the secret keys above.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
