@@ -4,7 +4,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from .delivery import enqueue
-from .models import Delivery, DeliveryStatus, Digest, DigestSchedule, Notification, NotificationPreferences
+from .models import Address, Delivery, DeliveryStatus, Digest, DigestSchedule, Notification, NotificationPreferences
 
 
 @admin.register(NotificationPreferences)
@@ -16,17 +16,28 @@ class NotificationPreferencesAdmin(admin.ModelAdmin):
         "max_per_day",
         "quiet_hours_start",
         "quiet_hours_end",
-        "email_suppressed_at",
     )
-    list_filter = ("frequency", ("email_suppressed_at", admin.EmptyFieldListFilter))
+    list_filter = ("frequency",)
     search_fields = ("user__email",)
     raw_id_fields = ("user",)
-    actions = ["lift_email_suppression"]
 
-    @admin.action(description="Lift the email suppression (the address works again)")
-    def lift_email_suppression(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = queryset.update(email_suppressed_at=None, email_suppressed_reason="")
-        self.message_user(request, f"Email is allowed again for {count} users.", messages.SUCCESS)
+
+@admin.register(Address)
+class AddressAdmin(admin.ModelAdmin):
+    """Every channel's addresses and their state; the value itself is never shown (it is encrypted at rest)."""
+
+    list_display = ("user", "channel", "label", "verified_at", "disabled_at", "disabled_reason", "last_error_at")
+    list_filter = ("channel", ("disabled_at", admin.EmptyFieldListFilter))
+    search_fields = ("user__email",)
+    raw_id_fields = ("user",)
+    exclude = ("value",)
+    readonly_fields = ("key", "last_error", "last_error_at", "created_at")
+    actions = ["enable_again"]
+
+    @admin.action(description="Enable again (the address works again)")
+    def enable_again(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = queryset.update(disabled_at=None, disabled_reason="")
+        self.message_user(request, f"{count} addresses enabled again.", messages.SUCCESS)
 
 
 @admin.register(DigestSchedule)

@@ -1,9 +1,12 @@
-"""What a notification says, for each kind of message; channels render it for their medium."""
+"""What a notification says: one `Message` per send, built here once; each channel renders it for its medium."""
 
 from django.urls import reverse
 
+from listings import formatting
+
 from . import emails, links
-from .models import Delivery, Notification
+from .channels import Message
+from .models import Notification
 
 
 def deal_context(notification: Notification, channel: str) -> dict:
@@ -20,19 +23,37 @@ def deal_context(notification: Notification, channel: str) -> dict:
     }
 
 
-def deal_email(delivery: Delivery, *, connection=None):
-    notification = delivery.notification
-    composed = emails.compose("deal", deal_context(notification, delivery.channel))
-    return emails.message(
-        composed,
-        to=notification.user.email,
-        user_id=notification.user_id,
-        message_key=f"delivery-{delivery.dedup_key}",
+def deal_message(notification: Notification, channel: str, key: str, *, delivery_id: int | None = None) -> Message:
+    """A deal on one channel: its link is tracked per channel, `key` (the delivery's dedup key) identifies the send."""
+    context = deal_context(notification, channel)
+    composed = emails.compose("deal", context)
+    listing = notification.listing
+    return Message(
+        kind="deal",
+        subject=composed.subject,
+        text=composed.text,
+        html=composed.html,
+        short=f"{listing.title} {formatting.money(listing.price)}",
+        link=context["view_url"],
+        image=listing.image_url or "",
+        urgent=notification.urgent,
+        unsubscribe_url=context["unsubscribe_url"],
         metadata={
-            "dedup_key": delivery.dedup_key,
-            "delivery_id": str(delivery.id),
+            "dedup_key": key,
+            "delivery_id": str(delivery_id or ""),
             "kind": "deal",
             "user_id": str(notification.user_id),
         },
-        connection=connection,
+    )
+
+
+def composed_message(kind: str, composed: emails.Composed, *, user_id: int, metadata: dict[str, str]) -> Message:
+    """An email composed from templates (a digest, a notice) as a `Message`."""
+    return Message(
+        kind=kind,
+        subject=composed.subject,
+        text=composed.text,
+        html=composed.html,
+        unsubscribe_url=links.unsubscribe_url(user_id),
+        metadata={"kind": kind, "user_id": str(user_id), **metadata},
     )

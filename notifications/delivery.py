@@ -11,20 +11,17 @@ from itertools import groupby
 from time import monotonic
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from dealalerts.db import update_rows
 
-from . import channels
-from .models import Delivery, DeliveryStatus
-from .preferences import preferences_for, preferences_missing, verified_channels
-from .tracking import suppress_email
+from . import addresses as address_state
+from . import channels, content, policy
+from .models import Address, ChannelDayCount, Delivery, DeliveryStatus, NotificationPreferences
+from .preferences import addresses_on, policy_preferences, preferences_for, preferences_missing, stored_addresses
 
-MAX_ATTEMPTS = 6
-BACKOFF_BASE_S = 30
-BACKOFF_MAX_S = 3600
 DELIVERY_BATCH = 100
 SWEEP_LIMIT = 5000
 
@@ -76,11 +73,21 @@ class BatchResult:
     retrying: int = 0
     failed: int = 0
     skipped: int = 0
+    deferred: int = 0
     released: int = 0
 
 
+@dataclass
+class Attempt:
+    """One claimed row on its way out: what the policy and the channel need about its user, read once."""
+
+    delivery: Delivery
+    prefs: policy.Preferences
+    addresses: list[Address]
+
+
 def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchResult:
-    """Claim, send and settle a batch. Queries: one claim, one load, then the settles.
+    """Claim, send and settle a batch. Queries: one claim, two loads, then the settles.
 
     Where the provider can be asked whether it has a message (`Channel.can_find_sent`), the
     batch's sends are recorded together at the end: if the worker dies first, those rows stay
@@ -102,6 +109,7 @@ def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchRes
         .select_related("notification__listing", "notification__user__notification_preferences")
         .order_by("channel", "id")
     )
+    stored = stored_addresses({d.notification.user_id for d in rows})
     done = 0
     for channel_name, group in groupby(rows, key=lambda d: d.channel):
         channel = channels.get(channel_name)
@@ -112,17 +120,16 @@ def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchRes
                     if monotonic() >= hand_back_at:
                         break
                     done += 1
-                    blocked = _blocked_reason(delivery, channel)
-                    if blocked:
-                        _settle_skipped(delivery, blocked)
-                        result.skipped += 1
+                    attempt = _attempt(delivery, channel, stored[delivery.notification.user_id])
+                    outcome = _send(attempt, channel)
+                    if isinstance(outcome, str):
+                        setattr(result, outcome, getattr(result, outcome) + 1)
                         continue
-                    outcome = channel.send(delivery)
                     if isinstance(outcome, channels.Sent) and channel.can_find_sent():
                         sent.append(_sent_row(delivery, outcome))
                         result.sent += 1
                         continue
-                    settled = settle(delivery, outcome)
+                    settled = settle(attempt, outcome)
                     setattr(result, settled, getattr(result, settled) + 1)
         finally:
             update_rows(
@@ -133,6 +140,36 @@ def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchRes
     if done < len(rows):
         result.released = release(rows[done:])
     return result
+
+
+def _attempt(delivery: Delivery, channel: channels.Channel, stored: list[Address]) -> Attempt:
+    user = delivery.notification.user
+    prefs = user.notification_preferences if not preferences_missing(user) else preferences_for(user)
+    return Attempt(delivery, policy_preferences(user, prefs, stored), addresses_on(user, channel, stored))
+
+
+def _send(attempt: Attempt, channel: channels.Channel) -> channels.Result | str:
+    """Send one claimed row, or say why not now: 'skipped' or 'deferred' (already settled)."""
+    delivery = attempt.delivery
+    blocked = _blocked_reason(attempt, channel)
+    if blocked:
+        _settle_skipped(delivery, blocked)
+        return "skipped"
+    wait = policy.send_time(timezone.now(), attempt.prefs, urgent=delivery.urgent)
+    if wait is not None:  # queued just before quiet hours began, and reached a worker just after
+        _settle_deferred(delivery, wait)
+        return "deferred"
+    if channel.daily_cap is not None and not reserve(delivery, channel.daily_cap):
+        why = f"{channel.label} daily limit of {channel.daily_cap} reached"
+        _settle_skipped(delivery, f"not by {channel.in_words}: {why}")
+        fall_back(attempt, why)
+        return "skipped"
+    message = content.deal_message(delivery.notification, channel.name, delivery.dedup_key, delivery_id=delivery.pk)
+    targets = [a for a in attempt.addresses if a.usable]
+    outcome = channel.send(targets[0], message, delivery.dedup_key)
+    if channel.daily_cap is not None and not isinstance(outcome, channels.Sent):
+        unreserve(delivery)  # what never reached the user does not count toward the cap
+    return outcome
 
 
 def _sent_row(delivery: Delivery, outcome: channels.Sent) -> dict:
@@ -154,68 +191,149 @@ def release(deliveries: list[Delivery]) -> int:
     return released
 
 
-def _blocked_reason(delivery: Delivery, channel: channels.Channel) -> str:
+def _blocked_reason(attempt: Attempt, channel: channels.Channel) -> str:
     """Why a claimed row must not go out after all: the user changed their mind since it was queued."""
+    delivery = attempt.delivery
     user = delivery.notification.user
-    prefs = user.notification_preferences if not preferences_missing(user) else preferences_for(user)
-    if delivery.channel not in prefs.channels:
-        return f"skipped: you turned {delivery.channel} off"
-    blocked = channel.blocked_because(user, prefs)
+    if delivery.channel not in attempt.prefs.channels:
+        return f"skipped: you turned {channel.in_words} off"
+    blocked = channel.blocked_because(user, user.notification_preferences, attempt.addresses)
+    # Kept for urgent deals since it was queued ("SMS only for urgent deals"); its cap is `reserve`'s.
+    blocked = blocked or attempt.prefs.held_back_because(channel.name, delivery.urgent, {})
     return f"skipped: {blocked}" if blocked else ""
 
 
-def backoff_seconds(attempts: int, retry_after: float | None) -> float:
-    delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(0, attempts - 1))
-    return max(delay, retry_after or 0)
+# --- per-channel daily caps: reserved one message at a time, exact under concurrency -----------
 
 
-def settle(delivery: Delivery, outcome: channels.Result, *, now: datetime | None = None) -> str:
+def reserve(delivery: Delivery, cap: int) -> bool:
+    """Take one of today's `cap` messages on this channel for the delivery's user; False when none is left.
+
+    One conditional upsert: concurrent workers queue on the counter's row, so at the cap exactly
+    `cap` of them win, however many try at once.
+    """
+    table = ChannelDayCount._meta.db_table
+    user_id, day = delivery.notification.user_id, delivery.notification.local_day
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, channel, local_day, count) VALUES (%s, %s, %s, 1) "
+            f"ON CONFLICT (user_id, channel, local_day) DO UPDATE SET count = {table}.count + 1 "
+            f"WHERE {table}.count < %s RETURNING count",
+            [user_id, delivery.channel, day, cap],
+        )
+        return cursor.fetchone() is not None
+
+
+def unreserve(delivery: Delivery) -> None:
+    ChannelDayCount.objects.filter(
+        user_id=delivery.notification.user_id,
+        channel=delivery.channel,
+        local_day=delivery.notification.local_day,
+        count__gt=0,
+    ).update(count=F("count") - 1)
+
+
+# --- settling: sent, retried when the policy says, or failed and fallen back ------------------
+
+
+def settle(attempt: Attempt, outcome: channels.Result, *, now: datetime | None = None) -> str:
     """Record a send's outcome on a row we hold; returns 'sent', 'retrying' or 'failed'."""
     now = now or timezone.now()
+    delivery = attempt.delivery
     mine = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING)
     if isinstance(outcome, channels.Sent):
         mine.update(status=DeliveryStatus.SENT, sent_at=now, provider_id=outcome.provider_id[:200], last_error="")
         return "sent"
-    if isinstance(outcome, channels.Transient) and delivery.attempts < MAX_ATTEMPTS:
-        not_before = now + timedelta(seconds=backoff_seconds(delivery.attempts, outcome.retry_after))
-        mine.update(status=DeliveryStatus.DEFERRED, not_before=not_before, last_error=outcome.error)
-        return "retrying"
+    if isinstance(outcome, channels.Transient):
+        at = policy.retry_at(now, delivery.attempts, outcome.retry_after, attempt.prefs, urgent=delivery.urgent)
+        if at is not None:
+            mine.update(status=DeliveryStatus.DEFERRED, not_before=at, last_error=outcome.error)
+            return "retrying"
     error = outcome.error
     if isinstance(outcome, channels.Transient):
         error = f"gave up after {delivery.attempts} attempts: {error}"
     mine.update(status=DeliveryStatus.FAILED, last_error=error)
-    if isinstance(outcome, channels.Permanent) and outcome.address_dead and delivery.channel == "email":
-        suppress_email(delivery.notification.user_id, f"the address was refused: {outcome.error}"[:200], now)
-    elif delivery.channel != "email":
-        fall_back_to_email(delivery, now)
+    label = channels.LABELS.get(delivery.channel, delivery.channel)
+    why = f"{label} failed"
+    if isinstance(outcome, channels.Permanent) and outcome.address_dead:
+        for address in attempt.addresses:
+            if address.usable:
+                address_state.disable(address, outcome.error, now)
+        why = f"{label} stopped working: {outcome.error}"
+    elif isinstance(outcome, channels.Permanent) and outcome.opted_out:
+        opt_out(delivery.notification.user_id, delivery.channel, now)
+        why = f"you opted out of {label}"
+    fall_back(attempt, why, now)
     return "failed"
+
+
+def opt_out(user_id: int, channel: str, now: datetime) -> bool:
+    """The person told the provider to stop (an SMS STOP): the channel goes off for them; True when it was on."""
+    with transaction.atomic():
+        prefs = NotificationPreferences.objects.select_for_update().filter(user_id=user_id).first()
+        if prefs is None or channel not in prefs.channels:
+            return False
+        prefs.channels = [c for c in prefs.channels if c != channel]
+        fields = ["channels", "updated_at"]
+        if channel == "sms":
+            prefs.sms_opted_out_at = now
+            fields.append("sms_opted_out_at")
+        prefs.save(update_fields=fields)
+    return True
 
 
 def _settle_skipped(delivery: Delivery, reason: str) -> None:
     Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.SKIPPED, reason=reason
+        status=DeliveryStatus.SKIPPED, reason=reason[:200]
     )
 
 
-def fall_back_to_email(delivery: Delivery, now: datetime) -> Delivery | None:
-    """One email instead of a channel that failed for good, unless the notification already has one."""
-    user = delivery.notification.user
-    prefs = preferences_for(user)
-    if "email" not in verified_channels(user, prefs):
+def _settle_deferred(delivery: Delivery, decision: policy.Decision) -> None:
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.DEFERRED,
+        not_before=decision.not_before,
+        reason=decision.reason[:200],
+        attempts=F("attempts") - 1,  # not an attempt: nothing was sent
+    )
+
+
+STATUS_OF_ACTION = {
+    policy.Action.SEND: DeliveryStatus.PENDING,
+    policy.Action.DEFER: DeliveryStatus.DEFERRED,
+    policy.Action.HOLD: DeliveryStatus.HELD,
+    policy.Action.SKIP: DeliveryStatus.SKIPPED,
+}
+
+
+def fall_back(attempt: Attempt, why: str, now: datetime | None = None) -> Delivery | None:
+    """One email instead of a channel that cannot carry the notification, when and if the policy says so."""
+    now = now or timezone.now()
+    delivery = attempt.delivery
+    already = frozenset(
+        Delivery.objects.filter(notification_id=delivery.notification_id).values_list("channel", flat=True)
+    )
+    decision = policy.fallback(
+        delivery.channel, why, attempt.prefs, now, urgent=delivery.urgent, already_on=already - {delivery.channel}
+    )
+    if decision is None:
         return None
-    fallback, created = Delivery.objects.get_or_create(
-        dedup_key=dedup_key(delivery.notification_id, "email"),
-        defaults={
-            "notification_id": delivery.notification_id,
-            "channel": "email",
-            "urgent": delivery.urgent,
-            "reason": f"sent by email instead: {delivery.channel} failed",
-            "created_at": now,
-        },
-    )
-    if created:
+    try:
+        with transaction.atomic():
+            fallback = Delivery.objects.create(
+                notification_id=delivery.notification_id,
+                channel=decision.channel,
+                status=STATUS_OF_ACTION[decision.action],
+                urgent=delivery.urgent,
+                not_before=decision.not_before,
+                reason=decision.reason[:200],
+                dedup_key=dedup_key(delivery.notification_id, decision.channel),
+                created_at=now,
+            )
+    except IntegrityError:
+        return None  # the notification is on that channel already: one fallback, never two
+    if fallback.status == DeliveryStatus.PENDING:
         transaction.on_commit(lambda: enqueue([fallback]))
-    return fallback if created else None
+    return fallback
 
 
 # --- the sweep: deferred rows that are due, and rows stuck in `sending` ---------------------------
@@ -234,7 +352,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     already_sent = 0
     for delivery in stuck:
         try:
-            provider_id = channels.get(delivery.channel).find_sent(delivery)
+            provider_id = channels.get(delivery.channel).find_sent(delivery.dedup_key)
         except Exception:  # the provider cannot be asked now; the next sweep will
             continue
         mine = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_at=delivery.claimed_at)

@@ -16,7 +16,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, Value
 from django.db.models.functions import Concat
@@ -24,13 +23,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from dealalerts.db import insert_ignoring_conflicts, update_rows
+from dealalerts.encryption import digests as address_keys
 from listings.models import Listing, Source
 
-from . import emails, links
-from .channels import Sent
-from .channels.email import send_message
+from . import channels, emails, links
+from .content import composed_message
 from .models import (
     CHANNEL_LABELS,
+    Address,
     Delivery,
     DeliveryStatus,
     Digest,
@@ -81,20 +81,34 @@ def due_digests(now: datetime) -> list[Due]:
         notification__user=OuterRef("user_id"), status=DeliveryStatus.HELD, notification__digest__isnull=True
     )
     rows = (
-        NotificationPreferences.objects.filter(email_suppressed_at__isnull=True, user__email_confirmed_at__isnull=False)
+        NotificationPreferences.objects.filter(user__email_confirmed_at__isnull=False)
         .filter(Q(frequency__in=[Frequency.DAILY, Frequency.WEEKLY]) | Exists(overflowing))
-        .values_list("user_id", "user__time_zone", "frequency", "digest_time", "digest_weekday", "channels")
+        .values_list(
+            "user_id", "user__time_zone", "frequency", "digest_time", "digest_weekday", "channels", "user__email"
+        )
     )
+    disabled = _disabled_email_keys()
     candidates: list[Due] = []
-    for user_id, tz, frequency, digest_time, weekday, channels in rows.iterator(chunk_size=5000):
-        if "email" not in channels:
+    for user_id, tz, frequency, digest_time, weekday, chosen, email in rows.iterator(chunk_size=5000):
+        if "email" not in chosen:
             continue
+        if user_id in disabled and disabled[user_id] & set(address_keys(email.strip().lower())):
+            continue  # mail to this address bounced or was reported as spam
         period = DigestPeriod.WEEKLY if frequency == Frequency.WEEKLY else DigestPeriod.DAILY
         wall = digest_time or (defaults.weekly_time if period == DigestPeriod.WEEKLY else defaults.daily_time)
         day = current_period(now, period, wall, defaults.weekly_weekday if weekday is None else weekday, tz)
         if day is not None:
             candidates.append(Due(user_id, period, day))
     return _not_yet_claimed(candidates)
+
+
+def _disabled_email_keys() -> dict[int, set[str]]:
+    """The keys of the email addresses disabled by a bounce or complaint, by user (few: one query)."""
+    keys: dict[int, set[str]] = defaultdict(set)
+    disabled = Address.objects.filter(channel="email", disabled_at__isnull=False)
+    for user_id, key in disabled.values_list("user_id", "key"):
+        keys[user_id].add(key)
+    return keys
 
 
 def _not_yet_claimed(candidates: list[Due]) -> list[Due]:
@@ -254,15 +268,15 @@ class DigestRun:
     batches: int = 0
 
 
-def send_due_digests(now: datetime | None = None, *, connection=None) -> DigestRun:
+def send_due_digests(now: datetime | None = None) -> DigestRun:
     """Claim and send every due digest, batch by batch; retry failed or abandoned ones."""
     now = now or timezone.now()
     run = DigestRun()
     dues = due_digests(now) + take_over_retryable(now)
     run.due = len(dues)
-    with connection or get_connection() as mail:
+    with channels.get("email").session():
         for start in range(0, len(dues), BATCH):
-            send_batch(dues[start : start + BATCH], now, mail, run)
+            send_batch(dues[start : start + BATCH], now, run)
             run.batches += 1
     return run
 
@@ -279,7 +293,8 @@ def take_over_retryable(now: datetime) -> list[Due]:
     return [Due(*row, retry=True) for row in rows.values_list("user_id", "period", "period_start")]
 
 
-def send_batch(dues: list[Due], now: datetime, mail, run: DigestRun) -> None:
+def send_batch(dues: list[Due], now: datetime, run: DigestRun) -> None:
+    """Claim and send a batch of digests, inside the email channel's `session()`."""
     fresh = [d for d in dues if not d.retry]
     claimed = insert_ignoring_conflicts(
         Digest,
@@ -312,6 +327,7 @@ def send_batch(dues: list[Due], now: datetime, mail, run: DigestRun) -> None:
         return
     updates: list[dict] = []
     digested: dict[int, int] = {}
+    email = channels.get("email")
     for content in gather(mine, now):
         digest = {
             "id": ids[(content.user.id, content.period, content.period_start)],
@@ -325,17 +341,11 @@ def send_batch(dues: list[Due], now: datetime, mail, run: DigestRun) -> None:
         if not content.total:
             run.empty += 1
             continue
-        outcome = send_message(
-            emails.message(
-                compose(content),
-                to=content.user.email,
-                user_id=content.user.id,
-                message_key=f"digest-{digest['id']}",
-                metadata={"digest_id": str(digest["id"]), "user_id": str(content.user.id), "kind": "digest"},
-                connection=mail,
-            )
+        message = composed_message(
+            "digest", compose(content), user_id=content.user.id, metadata={"digest_id": str(digest["id"])}
         )
-        if isinstance(outcome, Sent):
+        outcome = email.send(email.addresses(content.user, [])[0], message, f"digest-{digest['id']}")
+        if isinstance(outcome, channels.Sent):
             digest.update(status=DigestStatus.SENT, sent_at=now, provider_id=outcome.provider_id[:200])
             digested.update(dict.fromkeys(content.notification_ids, digest["id"]))
             run.sent += 1

@@ -1,4 +1,4 @@
-"""Composing email: HTML (CSS inlined for mail clients) and plain text, with RFC 8058 unsubscribe headers.
+"""Composing email: HTML (CSS inlined for mail clients) and plain text; the email channel adds the headers.
 
 Email templates are Jinja2 (`templates/notifications/email/*.jinja`), pages stay Django templates:
 a digest run renders three templates per user, and Jinja2's compiled templates render them about
@@ -13,11 +13,8 @@ import css_inline
 import jinja2
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.core.mail import EmailMultiAlternatives
 
 from listings import formatting
-
-from . import links
 
 _inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 _css_cache: dict[str, str] = {}
@@ -64,30 +61,3 @@ def compose(template: str, context: dict) -> Composed:
     text = render(f"{template}.txt", context)
     html = _inliner.inline(render(f"{template}.html", context))
     return Composed(subject, text, html)
-
-
-def message(
-    composed: Composed, *, to: str, user_id: int, message_key: str, metadata: dict, connection=None
-) -> EmailMultiAlternatives:
-    """An email with one-click unsubscribe and a Message-ID fixed by `message_key`.
-
-    The fixed Message-ID means a re-send after a crash is recognised as the same message by the
-    receiving mail system.
-    """
-    unsubscribe = links.unsubscribe_url(user_id)
-    domain = settings.SITE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "dealalerts.local"
-    email = EmailMultiAlternatives(
-        subject=composed.subject,
-        body=composed.text,
-        to=[to],
-        connection=connection,
-        headers={
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "Message-ID": f"<{message_key}@{domain}>",
-        },
-    )
-    email.attach_alternative(composed.html, "text/html")
-    email.metadata = metadata  # anymail passes this to the ESP; it comes back in tracking webhooks
-    email.tags = [metadata.get("kind", "notification")]
-    return email

@@ -18,15 +18,9 @@ from accounts.models import User
 from listings.models import Listing
 
 from . import delivery, policy
+from .channels import DAILY_CAPS
 from .models import CHANNELS, Delivery, DeliveryStatus, Kind, Notification
-from .preferences import category_slug_paths, ensure_preferences, policy_preferences
-
-STATUS_OF_ACTION = {
-    policy.Action.SEND: DeliveryStatus.PENDING,
-    policy.Action.DEFER: DeliveryStatus.DEFERRED,
-    policy.Action.HOLD: DeliveryStatus.HELD,
-    policy.Action.SKIP: DeliveryStatus.SKIPPED,
-}
+from .preferences import category_slug_paths, ensure_preferences, policy_preferences, stored_addresses
 
 
 @dataclass(frozen=True)
@@ -93,6 +87,8 @@ def notify(events: list[DealEvent], *, now: datetime | None = None) -> list[Noti
             ).values_list("user_id", "local_day")
             if day == local_day[user_id]
         )
+        channel_counts = _capped_channel_counts(users, local_day)
+        addresses = stored_addresses(users)
 
         created: list[tuple[Notification, policy.Outcome]] = []
         merged: list[Notification] = []
@@ -105,16 +101,19 @@ def notify(events: list[DealEvent], *, now: datetime | None = None) -> list[Noti
                 if _merge_sources(notification, [e.source.as_dict() for e in group]):
                     merged.append(notification)
                 continue
-            prefs = policy_preferences(user, user.notification_preferences)
+            prefs = policy_preferences(user, user.notification_preferences, addresses[user_id])
             event = policy.Event(
                 channels=_union(e.channels or prefs.channels for e in group),
                 category_slugs=slug_paths.get(listing["category_id"], frozenset()),
                 deal_score=listing["deal_score"],
                 urgent=any(e.urgent for e in group),
             )
-            outcome = policy.decide(event, prefs, now, counts[user_id])
+            outcome = policy.decide(event, prefs, now, counts[user_id], channel_counts[user_id])
             if outcome.counts_toward_cap:
                 counts[user_id] += 1
+            for decision in outcome.decisions:
+                if decision.channel in DAILY_CAPS and decision.action in (policy.Action.SEND, policy.Action.DEFER):
+                    channel_counts[user_id][decision.channel] += 1
             notification = Notification(
                 user_id=user_id,
                 kind=group[0].kind,
@@ -135,7 +134,7 @@ def notify(events: list[DealEvent], *, now: datetime | None = None) -> list[Noti
             Delivery(
                 notification=n,
                 channel=d.channel,
-                status=STATUS_OF_ACTION[d.action],
+                status=delivery.STATUS_OF_ACTION[d.action],
                 reason=d.reason,
                 urgent=n.urgent,
                 not_before=d.not_before,
@@ -150,6 +149,30 @@ def notify(events: list[DealEvent], *, now: datetime | None = None) -> list[Noti
         if due:
             transaction.on_commit(lambda: delivery.enqueue(due))
     return [n for n, _ in created]
+
+
+ON_THEIR_WAY = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED, DeliveryStatus.SENDING, DeliveryStatus.SENT)
+
+
+def _capped_channel_counts(users: dict, local_day: dict) -> dict[int, Counter]:
+    """Today's messages sent or on their way on each capped channel (SMS), per user: one query.
+
+    What the policy plans with; the cap itself is enforced at send time (`delivery.reserve`),
+    exactly, whatever two producers planning at once may have thought.
+    """
+    counts: dict[int, Counter] = defaultdict(Counter)
+    if not DAILY_CAPS:
+        return counts
+    rows = Delivery.objects.filter(
+        notification__user_id__in=users,
+        notification__local_day__in=set(local_day.values()),
+        channel__in=list(DAILY_CAPS),
+        status__in=ON_THEIR_WAY,
+    ).values_list("notification__user_id", "notification__local_day", "channel")
+    for user_id, day, channel in rows:
+        if day == local_day[user_id]:
+            counts[user_id][channel] += 1
+    return counts
 
 
 def _union(channel_lists) -> tuple[str, ...]:

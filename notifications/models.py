@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from dealalerts.encryption import EncryptedTextField
 from listings.models import Listing
 
 from .channels import LABELS as CHANNEL_LABELS  # the channels' one list, under the names the app imports
@@ -62,9 +63,10 @@ class NotificationPreferences(models.Model):
         default=MAX_PER_DAY_DEFAULT, validators=[MinValueValidator(1), MaxValueValidator(100)]
     )
     email_unsubscribed_at = models.DateTimeField(null=True, blank=True, help_text="Via an email's unsubscribe link.")
-    # Set by a hard bounce or a spam complaint reported by the ESP: no more email to this address.
-    email_suppressed_at = models.DateTimeField(null=True, blank=True)
-    email_suppressed_reason = models.CharField(max_length=200, blank=True)
+    sms_urgent_only = models.BooleanField(
+        default=False, help_text="SMS only for urgent deals; the rest by the other channels."
+    )
+    sms_opted_out_at = models.DateTimeField(null=True, blank=True, help_text="Replied STOP to one of our texts.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -73,6 +75,55 @@ class NotificationPreferences(models.Model):
 
     def __str__(self) -> str:
         return f"Preferences of {self.user_id}"
+
+
+class Address(models.Model):
+    """Where a channel reaches a user, and whether it still can: verified when, disabled when and why, the last error.
+
+    One concept for every channel, so "disable a dead address, tell the user, fall back" is written
+    once. Discord webhooks and push subscriptions are stored here whole; the email address and the
+    phone number live on the user (they sign in with one and verify the other), and their rows here
+    hold only their state, made when there is some. `key` tells a user's addresses on a channel apart:
+    a keyed digest of the value, so a changed email or phone number starts with a clean slate.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="addresses")
+    channel = models.CharField(max_length=10, choices=[(c, CHANNEL_LABELS[c]) for c in CHANNELS])
+    key = models.CharField(max_length=64)
+    value = EncryptedTextField(blank=True, help_text="The address itself, where it is not kept on the user.")
+    label = models.CharField(max_length=100, blank=True, help_text="How it is shown: masked, or the browser's name.")
+    verified_at = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "addresses"
+        constraints = [models.UniqueConstraint(fields=["user", "channel", "key"], name="address_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"{CHANNEL_LABELS.get(self.channel, self.channel)} address of user {self.user_id}"
+
+    @property
+    def usable(self) -> bool:
+        return self.verified_at is not None and self.disabled_at is None
+
+
+class ChannelDayCount(models.Model):
+    """Messages sent on a capped channel (SMS) to one user on one local day: reserved one by one, atomically."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=10)
+    local_day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "channel", "local_day"], name="channel_day_count_once")]
+
+    def __str__(self) -> str:
+        return f"{self.count} {self.channel} on {self.local_day} for user {self.user_id}"
 
 
 class DigestSchedule(models.Model):

@@ -12,10 +12,19 @@ The rules, in order:
 3. Daily or weekly frequency: HOLD for the digest, unless the event is urgent.
 4. Past the daily cap (`sent_today >= max_per_day`): HOLD for the next digest ("daily cap
    reached") — never dropped.
+   A channel with a cap of its own (SMS: 5 a day) past it, or one the user keeps for urgent deals
+   (SMS only for urgent deals) given a deal that is not: that channel is SKIPped with the reason and
+   the deal goes by the others; when it was the only one, by the user's own other channels, else
+   it is HELD for the digest.
 5. Quiet hours (in the user's zone, may wrap midnight): DEFER to the end of quiet hours, computed
    on the wall clock of that day, so DST never makes it early; urgent events too, unless the user
    lets urgent deals through quiet hours.
 6. Otherwise SEND now.
+
+After the first decision, every later send time is the policy's too: `retry_at` (a transient
+failure's retry: backoff, then out of quiet hours), `send_time` (a queued message about to go out
+that finds itself in quiet hours) and `fallback` (one email when a channel failed for good, at a
+time quiet hours allow) — so nothing leaves in quiet hours, whichever path it takes.
 
 An event is urgent when the producer says so (a watched item fell below its threshold) or when its
 deal score is at least `URGENT_SCORE`.
@@ -29,6 +38,10 @@ from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 URGENT_SCORE = 0.9
+MAX_ATTEMPTS = 6
+BACKOFF_BASE_S = 30
+BACKOFF_MAX_S = 3600
+FALLBACK_CHANNEL = "email"
 
 
 def _empty() -> Mapping[str, str]:
@@ -73,6 +86,24 @@ class Preferences:
     # "by" ("by email"). A channel missing here is called by its name.
     labels: Mapping[str, str] = field(default_factory=_empty)
     in_words: Mapping[str, str] = field(default_factory=_empty)
+    channel_caps: Mapping[str, int] = field(default_factory=_empty)  # a channel's own daily cap (SMS: 5)
+    urgent_only: frozenset[str] = frozenset()  # channels the user keeps for urgent deals
+
+    def held_back_because(self, channel: str, urgent: bool, channel_sent_today: Mapping[str, int]) -> str:
+        """Why a usable channel must not carry this deal now ("SMS daily limit of 5 reached"); "" when it may."""
+        label = self.labels.get(channel, channel)
+        if channel in self.urgent_only and not urgent:
+            return f"{label} is kept for urgent deals"
+        cap = self.channel_caps.get(channel)
+        if cap is not None and channel_sent_today.get(channel, 0) >= cap:
+            return f"{label} daily limit of {cap} reached"
+        return ""
+
+    def wait_until(self, at: datetime, urgent: bool) -> datetime | None:
+        """When a message due at `at` may leave: None when it may then, else the end of the quiet hours."""
+        if urgent and self.urgent_in_quiet_hours:
+            return None
+        return quiet_until(at, self.quiet_start, self.quiet_end, self.time_zone)
 
     @property
     def own_channels(self) -> tuple[str, ...]:
@@ -176,29 +207,105 @@ class Outcome:
         return "; ".join(reasons)
 
 
-def decide(event: Event, prefs: Preferences, now: datetime, sent_today: int) -> Outcome:
+def decide(
+    event: Event,
+    prefs: Preferences,
+    now: datetime,
+    sent_today: int,
+    channel_sent_today: Mapping[str, int] = MappingProxyType({}),
+) -> Outcome:
+    """Every channel's decision for one event; `channel_sent_today` counts today's messages on capped channels."""
     choice = usable_channels(event.channels, prefs)
     if not choice.channels:
         wanted = event.channels or prefs.channels
         return Outcome([Decision(wanted[0] if wanted else "email", Action.SKIP, _no_channel_reason(choice, prefs))])
+    urgent = event.is_urgent
+    held_back = {c: why for c in choice.channels if (why := prefs.held_back_because(c, urgent, channel_sent_today))}
+    carriers = tuple(c for c in choice.channels if c not in held_back)
+    annotation = choice.annotation
+    if held_back and not carriers:
+        carriers = tuple(
+            c
+            for c in prefs.own_channels
+            if c not in held_back and not prefs.held_back_because(c, urgent, channel_sent_today)
+        )
+        if carriers:
+            annotation = f"by {_joined(carriers, prefs.in_words)} instead: {'; '.join(held_back.values())}"
+    skipped = [Decision(c, Action.SKIP, f"not by {prefs.in_words.get(c, c)}: {why}") for c, why in held_back.items()]
+    if not carriers:
+        reason = f"held for the digest: {'; '.join(held_back.values())}"
+        return Outcome([Decision(c, Action.HOLD, reason) for c in held_back])
 
     def every(action: Action, reason: str, not_before: datetime | None = None) -> Outcome:
-        if choice.annotation:
-            reason = f"{reason} ({choice.annotation})"
-        return Outcome([Decision(c, action, reason, not_before) for c in choice.channels])
+        if annotation:
+            reason = f"{reason} ({annotation})"
+        return Outcome([Decision(c, action, reason, not_before) for c in carriers] + skipped)
 
     if prefs.category_filters and not (event.category_slugs & prefs.category_filters):
         return every(Action.SKIP, "skipped: not in your categories")
-    urgent = event.is_urgent
     if prefs.frequency != "immediate" and not urgent:
         return every(Action.HOLD, f"held for the digest: frequency is {prefs.frequency}")
     if sent_today >= prefs.max_per_day:
         return every(Action.HOLD, f"held for the digest: daily cap of {prefs.max_per_day} reached")
-    until = quiet_until(now, prefs.quiet_start, prefs.quiet_end, prefs.time_zone)
-    if until is not None and not (urgent and prefs.urgent_in_quiet_hours):
-        local = until.astimezone(prefs.time_zone)
-        return every(Action.DEFER, f"deferred to {local:%H:%M}: quiet hours", until)
+    until = prefs.wait_until(now, urgent)
+    if until is not None:
+        return every(Action.DEFER, _deferred_reason(until, prefs), until)
     return every(Action.SEND, "sent: urgent deal" if urgent and prefs.frequency != "immediate" else "sent")
+
+
+def _deferred_reason(until: datetime, prefs: Preferences) -> str:
+    return f"deferred to {until.astimezone(prefs.time_zone):%H:%M}: quiet hours"
+
+
+# --- after the first decision: retries, messages about to leave, fallbacks ------------------------
+
+
+def backoff_seconds(attempts: int, retry_after: float | None) -> float:
+    delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(0, attempts - 1))
+    return max(delay, retry_after or 0)
+
+
+def retry_at(
+    now: datetime, attempts: int, retry_after: float | None, prefs: Preferences, *, urgent: bool
+) -> datetime | None:
+    """When a transient failure is tried again: after the backoff, and never in quiet hours; None: give up."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    at = now + timedelta(seconds=backoff_seconds(attempts, retry_after))
+    return prefs.wait_until(at, urgent) or at
+
+
+def send_time(now: datetime, prefs: Preferences, *, urgent: bool) -> Decision | None:
+    """A queued message about to leave: None when it may go now, else a DEFER to the end of the quiet hours.
+
+    A message decided just before quiet hours began may reach a worker just after: it waits too.
+    """
+    until = prefs.wait_until(now, urgent)
+    return None if until is None else Decision("", Action.DEFER, _deferred_reason(until, prefs), until)
+
+
+def fallback(
+    failed: str,
+    why: str,
+    prefs: Preferences,
+    now: datetime,
+    *,
+    urgent: bool,
+    already_on: frozenset[str] = frozenset(),
+) -> Decision | None:
+    """Where a notification goes when `failed` cannot carry it after all: one email, at a time quiet hours allow.
+
+    None when the notification is already on email (one fallback email per notification, never
+    one per failed channel), email itself failed, or email cannot reach the user.
+    """
+    channel = FALLBACK_CHANNEL
+    if failed == channel or channel in already_on or channel not in prefs.own_channels:
+        return None
+    reason = f"sent by {prefs.in_words.get(channel, channel)} instead: {why}"
+    until = prefs.wait_until(now, urgent)
+    if until is not None:
+        return Decision(channel, Action.DEFER, f"{_deferred_reason(until, prefs)} ({reason})", until)
+    return Decision(channel, Action.SEND, reason)
 
 
 def _no_channel_reason(choice: ChannelChoice, prefs: Preferences) -> str:

@@ -14,6 +14,7 @@ from listings.models import Category
 from . import channels, policy
 from .models import (
     CHANNELS,
+    Address,
     Delivery,
     DeliveryStatus,
     DigestSchedule,
@@ -50,29 +51,64 @@ def preferences_missing(user: User) -> bool:
     return False
 
 
-def verified_channels(user: User, prefs: NotificationPreferences) -> frozenset[str]:
+def stored_addresses(user_ids) -> dict[int, list[Address]]:
+    """Every channel's stored addresses of these users, in one query."""
+    by_user: dict[int, list[Address]] = {uid: [] for uid in user_ids}
+    for address in Address.objects.filter(user_id__in=list(by_user)).order_by("id"):
+        by_user[address.user_id].append(address)
+    return by_user
+
+
+def addresses_on(user: User, channel: channels.Channel, stored: list[Address] | None = None) -> list[Address]:
+    """The user's addresses on one channel with their state; `stored`: the user's rows, when already read."""
+    if stored is None:
+        stored = stored_addresses([user.pk])[user.pk]
+    return channel.addresses(user, [a for a in stored if a.channel == channel.name])
+
+
+def unreachable_because(user: User, prefs: NotificationPreferences, stored: list[Address]) -> dict[str, str]:
+    """Why each channel cannot reach the user, as the policy words it after "Email is …"; "" when it can."""
+    reasons = {}
+    for name in CHANNELS:
+        if name not in channels.available():
+            reasons[name] = "not set up"
+            continue
+        channel = channels.get(name)
+        if not channel.configured():
+            reasons[name] = "not available on this site yet"
+        else:
+            reasons[name] = channel.unreachable_because(user, prefs, addresses_on(user, channel, stored))
+    return reasons
+
+
+def verified_channels(
+    user: User, prefs: NotificationPreferences, stored: list[Address] | None = None
+) -> frozenset[str]:
     """Channels that can reach this user now: set up, confirmed, and not disabled by a bounce or complaint."""
-    return frozenset(c for c in channels.available() if not _not_verified_because(user, prefs, c))
-
-
-def _not_verified_because(user: User, prefs: NotificationPreferences, channel: str) -> str:
-    """Why a channel cannot reach the user, as the policy words it after "Email is …"; "" when it can."""
-    if channel not in channels.available():
-        return "not set up"
-    return channels.get(channel).unreachable_because(user, prefs)
+    if stored is None:
+        stored = stored_addresses([user.pk])[user.pk]
+    return frozenset(c for c, why in unreachable_because(user, prefs, stored).items() if not why)
 
 
 def email_awaiting_confirmation(user: User, prefs: NotificationPreferences) -> bool:
     """Email would work but for the confirmation link the user has not followed yet."""
-    return bool(user.email) and user.email_confirmed_at is None and prefs.email_suppressed_at is None
+    email = channels.get("email")
+    why = email.unreachable_because(user, prefs, addresses_on(user, email))
+    return bool(user.email) and why == email.unverified_words
 
 
-def policy_preferences(user: User, prefs: NotificationPreferences) -> policy.Preferences:
+def policy_preferences(
+    user: User, prefs: NotificationPreferences, stored: list[Address] | None = None
+) -> policy.Preferences:
+    """The stored preferences as the pure policy reads them; `stored`: the user's addresses, when already read."""
+    if stored is None:
+        stored = stored_addresses([user.pk])[user.pk]
+    reasons = unreachable_because(user, prefs, stored)
     return policy.Preferences(
         time_zone=user.time_zone,
         channels=tuple(prefs.channels),
-        verified=verified_channels(user, prefs),
-        not_verified_because={c: why for c in CHANNELS if (why := _not_verified_because(user, prefs, c))},
+        verified=frozenset(c for c, why in reasons.items() if not why),
+        not_verified_because={c: why for c, why in reasons.items() if why},
         frequency=prefs.frequency,
         quiet_start=prefs.quiet_hours_start,
         quiet_end=prefs.quiet_hours_end,
@@ -81,6 +117,8 @@ def policy_preferences(user: User, prefs: NotificationPreferences) -> policy.Pre
         max_per_day=prefs.max_per_day,
         labels=channels.LABELS,
         in_words=channels.IN_WORDS,
+        channel_caps=channels.DAILY_CAPS,
+        urgent_only=frozenset({"sms"}) if prefs.sms_urgent_only else frozenset(),
     )
 
 
@@ -128,10 +166,12 @@ def preferences_summary(user: User, now: datetime | None = None) -> dict:
         frequency = Frequency.DAILY  # overflow past the cap waits for the next daily digest
     next_digest = policy.next_digest_at(now, frequency, wall, weekday, user.time_zone)
     count = sent_today(user, now)
-    reach = policy.usable_channels((), policy_preferences(user, prefs))
+    stored = stored_addresses([user.pk])[user.pk]
+    reach = policy.usable_channels((), policy_preferences(user, prefs, stored))
+    email = next(iter(addresses_on(user, channels.get("email"), stored)), None)
     return {
         "channels": list(prefs.channels),
-        "verified_channels": sorted(verified_channels(user, prefs)),
+        "verified_channels": sorted(verified_channels(user, prefs, stored)),
         "usable_channels": list(reach.channels),
         "channel_problems": list(reach.notes),
         "frequency": prefs.frequency,
@@ -150,8 +190,8 @@ def preferences_summary(user: User, now: datetime | None = None) -> dict:
         "next_digest_at": next_digest.astimezone(user.time_zone) if next_digest else None,
         "email": {
             "address": user.email,
-            "suppressed_at": prefs.email_suppressed_at,
-            "suppressed_reason": prefs.email_suppressed_reason,
+            "suppressed_at": email.disabled_at if email else None,
+            "suppressed_reason": email.disabled_reason if email else "",
             "unsubscribed_at": prefs.email_unsubscribed_at,
             "confirmed_at": user.email_confirmed_at,
         },

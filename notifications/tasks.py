@@ -1,10 +1,9 @@
 from datetime import date, datetime
 
 from celery import shared_task
-from django.core.mail import get_connection
 from django.utils import timezone
 
-from . import delivery, digests
+from . import channels, delivery, digests
 
 
 @shared_task(name="notifications.deliver_batch", acks_late=True, soft_time_limit=120)
@@ -38,6 +37,15 @@ def send_digests() -> dict:
 def send_digest_batch(batch: list[list], now: str) -> dict:
     dues = [digests.Due(user_id, period, date.fromisoformat(day), retry) for user_id, period, day, retry in batch]
     run = digests.DigestRun()
-    with get_connection() as mail:
-        digests.send_batch(dues, datetime.fromisoformat(now), mail, run)
+    with channels.get("email").session():
+        digests.send_batch(dues, datetime.fromisoformat(now), run)
     return vars(run)
+
+
+@shared_task(name="notifications.tell_address_disabled", acks_late=True, autoretry_for=(OSError,), max_retries=5)
+def tell_address_disabled(address_id: int) -> str:
+    """Email the user that one of their addresses stopped working (one email per disabling)."""
+    from .addresses import tell_disabled
+
+    outcome = tell_disabled(address_id)
+    return type(outcome).__name__ if outcome is not None else "nothing to send"

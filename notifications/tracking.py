@@ -12,8 +12,10 @@ from django.utils import timezone
 
 from accounts.models import User
 
+from . import channels
+from .addresses import disable
 from .models import Delivery, Digest, Notification, NotificationPreferences
-from .preferences import preferences_for
+from .preferences import addresses_on, preferences_for
 
 SUPPRESSING_EVENTS = {"bounced", "complained", "rejected"}
 
@@ -85,9 +87,10 @@ def unsubscribe_email(user_id: int, now: datetime | None = None) -> bool:
 
 
 def suppress_email(user_id: int, reason: str, now: datetime | None = None) -> None:
-    NotificationPreferences.objects.filter(user_id=user_id, email_suppressed_at__isnull=True).update(
-        email_suppressed_at=now or timezone.now(), email_suppressed_reason=reason[:200]
-    )
+    """Stop email to the user's current address: the ESP reported it bounced or was marked as spam."""
+    user = User.objects.filter(pk=user_id).first()
+    for address in addresses_on(user, channels.get("email")) if user else []:
+        disable(address, reason, now)
 
 
 def record_click(notification_id: int, now: datetime | None = None) -> Notification | None:

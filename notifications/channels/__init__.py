@@ -7,7 +7,7 @@ forms, the API and its OpenAPI enum read them, and the (pure) policy is given th
 
 from types import MappingProxyType
 
-from .base import Channel, Naming, Permanent, Result, Sent, Transient
+from .base import Channel, Message, Naming, Permanent, Result, Sent, Transient
 from .email import EmailChannel
 
 # Every channel, in the order settings and forms list them. Push, SMS and Discord are offered before
@@ -16,7 +16,7 @@ from .email import EmailChannel
 _KNOWN: tuple[Channel | Naming, ...] = (
     EmailChannel(),
     Naming("push", "Push", "push", "allow notifications in your browser or the app first"),
-    Naming("sms", "SMS", "SMS", "add and verify a mobile number first"),
+    Naming("sms", "SMS", "SMS", "add and verify a mobile number first", daily_cap=5),
     Naming("discord", "Discord", "Discord", "add a Discord webhook first"),
 )
 _BUILT: dict[str, Channel] = {c.name: c for c in _KNOWN if isinstance(c, Channel)}
@@ -25,6 +25,7 @@ NAMES: tuple[str, ...] = tuple(c.name for c in _KNOWN)
 LABELS = MappingProxyType({c.name: c.label for c in _KNOWN})
 IN_WORDS = MappingProxyType({c.name: c.in_words for c in _KNOWN})
 SETUP_HINTS = MappingProxyType({c.name: c.setup_hint for c in _KNOWN})
+DAILY_CAPS = MappingProxyType({c.name: c.daily_cap for c in _KNOWN if c.daily_cap is not None})
 
 
 def get(name: str) -> Channel:
@@ -37,11 +38,13 @@ def available() -> frozenset[str]:
 
 
 __all__ = [
+    "DAILY_CAPS",
     "IN_WORDS",
     "LABELS",
     "NAMES",
     "SETUP_HINTS",
     "Channel",
+    "Message",
     "Naming",
     "Permanent",
     "Result",

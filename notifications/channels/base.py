@@ -1,14 +1,21 @@
-"""What every channel does: send one delivery and say how it went."""
+"""What every channel is: a name and the words for it, the user's addresses on it, and sending one message to one.
 
-from collections.abc import Iterator
+A channel never reads a delivery or a notification: it is given a `Message` (built once, by
+`notifications.content`), an `Address` and a key that identifies the send (the delivery's dedup
+key), and answers `Sent`, `Transient` or `Permanent`. What to do with the answer — retry, disable
+the address, fall back — is decided once, in `delivery` and the policy, for every channel.
+"""
+
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from accounts.models import User
 
-    from ..models import Delivery, NotificationPreferences
+    from ..models import Address, NotificationPreferences
 
 
 @dataclass(frozen=True)
@@ -19,6 +26,23 @@ class Naming:
     label: str  # a choice's label and a sentence's subject: "SMS is not set up"
     in_words: str  # after "by" in a sentence: "by email", "by SMS"
     setup_hint: str  # what to do when a user turns it on before it can reach them
+    daily_cap: int | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """What one notification says, in every form a channel may need; each renders what its medium carries."""
+
+    kind: str  # "deal", "digest", "test", "notice": a tag for the provider and our metadata
+    subject: str  # an email's subject, a push notification's title
+    text: str  # the plain-text body
+    html: str = ""  # an email's HTML part
+    short: str = ""  # a text message's body: one GSM-7 segment where possible
+    link: str = ""  # the tracked link to what it is about
+    image: str = ""  # an absolute URL, when there is a picture
+    urgent: bool = False
+    unsubscribe_url: str = ""  # one-click unsubscribe (email's List-Unsubscribe)
+    metadata: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # echoed back by webhooks
 
 
 @dataclass(frozen=True)
@@ -39,44 +63,69 @@ class Permanent:
     """Retrying cannot help: a rejected recipient, a revoked webhook, a malformed request."""
 
     error: str
-    address_dead: bool = False  # the recipient address itself is gone (hard bounce, unsubscribed push)
+    address_dead: bool = False  # the address itself is gone (hard bounce, landline, deleted webhook)
+    opted_out: bool = False  # the person asked the provider to stop (an SMS STOP Twilio enforces)
 
 
 Result = Sent | Transient | Permanent
 
 
 class Channel:
-    """One way to reach a user. Each channel module declares its `name`, `label` and `in_words` (see `Naming`)."""
+    """One way to reach a user. Each channel module declares the class attributes below (see `Naming`)."""
 
     name: str = ""
     label: str = ""
     in_words: str = ""
     setup_hint: str = ""
+    daily_cap: int | None = None  # at most this many deal messages per user per local day (SMS: 5)
+    # How the policy words an address that exists but cannot be used, after "Email is …".
+    unverified_words: str = "not verified yet"
+    disabled_words: str = "off because the address stopped working"
 
-    def unreachable_because(self, user: "User", prefs: "NotificationPreferences") -> str:
-        """Why this channel cannot reach the user now, as the policy words it after "Email is …"; "" when it can."""
+    def configured(self) -> bool:
+        """Whether this site can send on this channel at all (its provider's settings are there)."""
+        return True
+
+    def addresses(self, user: "User", stored: list["Address"]) -> list["Address"]:
+        """The user's addresses on this channel, each with its state; `stored` are their `Address` rows here.
+
+        For the channels whose address lives on the user (email, phone) this is an unsaved `Address`
+        carrying the value and the state of its stored row, if there is one for this very value.
+        """
+        return stored
+
+    def unreachable_because(self, user: "User", prefs: "NotificationPreferences", addresses: list["Address"]) -> str:
+        """Why this channel cannot reach the user now, as the policy words it after "SMS is …"; "" when it can."""
+        if not addresses:
+            return "not set up"
+        live = [a for a in addresses if a.disabled_at is None]
+        if not live:
+            return self.disabled_words
+        if not any(a.verified_at is not None for a in live):
+            return self.unverified_words
         return ""
 
-    def blocked_because(self, user: "User", prefs: "NotificationPreferences") -> str:
+    def blocked_because(self, user: "User", prefs: "NotificationPreferences", addresses: list["Address"]) -> str:
         """Why a delivery queued earlier must not go out now (the address changed or died); "" when it may."""
-        return ""
+        return self.unreachable_because(user, prefs, addresses)
 
     @contextmanager
     def session(self) -> Iterator[None]:
         """Hold a provider connection open across a batch of sends."""
         yield
 
-    def send(self, delivery: "Delivery") -> Result:
+    def send(self, address: "Address", message: Message, key: str) -> Result:
+        """Send `message` to `address`; `key` identifies this send, so a provider can tell a re-send by it."""
         raise NotImplementedError
 
     def can_find_sent(self) -> bool:
         """Whether `find_sent` can really ask the provider (else it always answers None)."""
         return False
 
-    def find_sent(self, delivery: "Delivery") -> str | None:
-        """The provider's id for this delivery when the provider already has it, else None.
+    def find_sent(self, key: str) -> str | None:
+        """The provider's id for the send with this key when the provider already has it, else None.
 
         Asked before re-sending a delivery whose worker died mid-send: a provider that can be
-        searched by our dedup key lets us settle it without sending twice.
+        searched by our key lets us settle it without sending twice.
         """
         return None

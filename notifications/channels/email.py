@@ -9,15 +9,17 @@ from typing import TYPE_CHECKING
 import requests
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused, AnymailRequestsAPIError
 from django.conf import settings
-from django.core.mail import get_connection
+from django.core.mail import EmailMultiAlternatives, get_connection
 from requests.utils import get_netrc_auth
 
-from .base import Channel, Permanent, Result, Sent, Transient
+from dealalerts.encryption import digests
+
+from .base import Channel, Message, Permanent, Result, Sent, Transient
 
 if TYPE_CHECKING:
     from accounts.models import User
 
-    from ..models import Delivery, NotificationPreferences
+    from ..models import Address, NotificationPreferences
 
 POSTMARK_BACKEND = "anymail.backends.postmark.EmailBackend"
 
@@ -41,32 +43,36 @@ class EmailChannel(Channel):
             finally:
                 self._local.connection = None
 
-    def unreachable_because(self, user: "User", prefs: "NotificationPreferences") -> str:
+    unverified_words = "not confirmed yet"
+    disabled_words = "off because mail to your address bounced or was marked as spam"
+
+    def addresses(self, user: "User", stored: list["Address"]) -> list["Address"]:
+        """The user's sign-in address, confirmed when they followed the link, with the state of its row if any."""
+        from ..models import Address  # models import the channel list
+
         if not user.email:
-            return "not set up"
-        if prefs.email_suppressed_at is not None:
-            return "off because mail to your address bounced or was marked as spam"
-        if user.email_confirmed_at is None:
-            return "not confirmed yet"
-        return ""
+            return []
+        keys = digests(user.email.strip().lower())
+        address = next((a for a in stored if a.key in keys), None) or Address(user=user, channel=self.name, key=keys[0])
+        address.value, address.label = user.email, user.email
+        address.verified_at = user.email_confirmed_at
+        return [address]
 
-    def blocked_because(self, user: "User", prefs: "NotificationPreferences") -> str:
-        if prefs.email_suppressed_at is not None:
+    def blocked_because(self, user: "User", prefs: "NotificationPreferences", addresses: list["Address"]) -> str:
+        why = self.unreachable_because(user, prefs, addresses)
+        if why == self.disabled_words:
             return "email to this address bounced or was reported as spam"
-        if user.email_confirmed_at is None:
+        if why == self.unverified_words:
             return "your email address changed and is not confirmed yet: use the link we sent"
-        return ""
+        return why
 
-    def send(self, delivery: "Delivery") -> Result:
-        from ..content import deal_email  # content imports models; keep channel import light
-
-        message = deal_email(delivery, connection=getattr(self._local, "connection", None))
-        return send_message(message)
+    def send(self, address: "Address", message: Message, key: str) -> Result:
+        return send_message(email_message(message, address.value, key, getattr(self._local, "connection", None)))
 
     def can_find_sent(self) -> bool:
         return settings.EMAIL_BACKEND == POSTMARK_BACKEND
 
-    def find_sent(self, delivery: "Delivery") -> str | None:
+    def find_sent(self, key: str) -> str | None:
         """Postmark can search sent messages by metadata; other backends cannot be asked."""
         if not self.can_find_sent():
             return None
@@ -74,7 +80,7 @@ class EmailChannel(Channel):
         base = anymail.get("POSTMARK_API_URL", "https://api.postmarkapp.com/")
         response = requests.get(
             base.rstrip("/") + "/messages/outbound",
-            params={"count": 1, "offset": 0, "metadata_dedup_key": delivery.dedup_key},
+            params={"count": 1, "offset": 0, "metadata_dedup_key": key},
             headers={"Accept": "application/json", "X-Postmark-Server-Token": anymail["POSTMARK_SERVER_TOKEN"]},
             timeout=10,
         )
@@ -98,6 +104,27 @@ def _resolve_environment_once(connection) -> None:
     session.verify = resolved["verify"]
     session.auth = session.auth or get_netrc_auth(api_url)
     session.trust_env = False
+
+
+def email_message(message: Message, to: str, key: str, connection=None) -> EmailMultiAlternatives:
+    """An email with one-click unsubscribe and a Message-ID fixed by `key`.
+
+    The fixed Message-ID means a re-send after a crash is recognised as the same message by the
+    receiving mail system.
+    """
+    domain = settings.SITE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "dealalerts.local"
+    headers = {"Message-ID": f"<{key}@{domain}>"}
+    if message.unsubscribe_url:
+        headers["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    email = EmailMultiAlternatives(
+        subject=message.subject, body=message.text, to=[to], connection=connection, headers=headers
+    )
+    if message.html:
+        email.attach_alternative(message.html, "text/html")
+    email.metadata = dict(message.metadata)  # anymail passes this to the ESP; it comes back in tracking webhooks
+    email.tags = [message.kind]
+    return email
 
 
 def send_message(message) -> Result:

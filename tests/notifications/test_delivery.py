@@ -9,9 +9,10 @@ import pytest
 from django.utils import timezone
 
 from dealalerts.celery import app as celery_app
-from notifications.delivery import BACKOFF_BASE_S, MAX_ATTEMPTS, deliver, sweep
+from notifications.delivery import deliver, sweep
 from notifications.events import DealEvent, RuleSource, notify
-from notifications.models import Delivery, DeliveryStatus, NotificationPreferences
+from notifications.models import Address, Delivery, DeliveryStatus
+from notifications.policy import BACKOFF_BASE_S, MAX_ATTEMPTS
 from notifications.tracking import unsubscribe_email
 from tests.concurrency import run_twice_at_once
 from tests.factories import ListingFactory, UserFactory
@@ -101,8 +102,7 @@ def test_a_refused_address_fails_the_row_and_stops_email_to_it(postmark_peer):
     assert deliver([delivery.pk]).failed == 1
     delivery.refresh_from_db()
     assert delivery.status == "failed" and "refused" in delivery.last_error
-    prefs = NotificationPreferences.objects.get(user=user)
-    assert prefs.email_suppressed_at is not None
+    assert disabled_email(user).disabled_reason.startswith("recipient refused")
 
     later = queued(user)
     assert later.status == "skipped"  # email can no longer reach them
@@ -192,8 +192,7 @@ def test_the_esp_webhook_records_events_and_a_bounce_stops_email(client, postmar
         "Metadata": {"dedup_key": delivery.dedup_key, "user_id": str(user.pk)},
     }
     assert client.post(url, json.dumps(bounce), content_type="application/json", **auth).status_code == 200
-    prefs = NotificationPreferences.objects.get(user=user)
-    assert prefs.email_suppressed_at is not None and prefs.email_suppressed_reason.startswith("bounced")
+    assert disabled_email(user).disabled_reason.startswith("bounced")
     client.force_login(user)
     page = client.get("/notifications/settings/").content.decode()
     assert "Email is off" in page
@@ -224,3 +223,7 @@ def test_urgent_deliveries_go_to_their_own_queue():
             for queue in ("urgent", "notify")
         }
     assert waiting == {"urgent": 1, "notify": 1}
+
+
+def disabled_email(user) -> Address:
+    return Address.objects.get(user=user, channel="email", disabled_at__isnull=False)

@@ -17,7 +17,7 @@ from django.core.management.base import SystemCheckError
 from django.utils import timezone
 
 from notifications.delivery import deliver
-from notifications.models import Delivery, Digest, NotificationPreferences
+from notifications.models import Address, Delivery, Digest
 from tests.factories import UserFactory
 from tests.notifications.test_delivery import queued
 
@@ -69,7 +69,7 @@ def post(client, payload, **headers):
 
 
 def email_off(user) -> bool:
-    return NotificationPreferences.objects.get(user=user).email_suppressed_at is not None
+    return Address.objects.filter(user=user, channel="email", disabled_at__isnull=False).exists()
 
 
 def sent_delivery(user) -> Delivery:
@@ -234,8 +234,7 @@ def test_a_spam_complaint_about_a_digest_we_sent_stops_email(client, webhook):
         "TypeCode": 512,
     }
     assert post(client, complaint, **AUTH).status_code == 200
-    prefs = NotificationPreferences.objects.get(user=user)
-    assert prefs.email_suppressed_reason.startswith("complained")
+    assert Address.objects.get(user=user, channel="email").disabled_reason.startswith("complained")
 
 
 # --- the deploy check ----------------------------------------------------------------------------

@@ -14,9 +14,9 @@ import uuid
 from datetime import time as wall_time
 from datetime import timedelta
 
-from django.core.mail import get_connection
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import User
@@ -24,7 +24,7 @@ from listings.demo import generate
 from listings.ingest import ingest_listings
 from listings.models import Listing
 from listings.validation import category_ids_by_slug, parse_listing
-from notifications import digests
+from notifications import channels, digests
 from notifications.models import Delivery, Digest, DigestStatus, Notification, NotificationPreferences
 from notifications.tasks import send_digests
 
@@ -80,8 +80,9 @@ class Command(BaseCommand):
         per_batch: list[int] = []
         report = digests.DigestRun()
         with (
+            override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"),
             connection.execute_wrapper(counter),
-            get_connection("django.core.mail.backends.dummy.EmailBackend") as mail,
+            channels.get("email").session(),
         ):
             started = time.perf_counter()
             due = digests.due_digests(now)
@@ -89,7 +90,7 @@ class Command(BaseCommand):
             find_due_s = time.perf_counter() - started
             for start in range(0, len(due), digests.BATCH):
                 before = counter.count
-                digests.send_batch(due[start : start + digests.BATCH], now, mail, report)
+                digests.send_batch(due[start : start + digests.BATCH], now, report)
                 per_batch.append(counter.count - before)
             elapsed = time.perf_counter() - started
         full_batches = per_batch[:-1] or per_batch

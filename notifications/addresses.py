@@ -1,0 +1,89 @@
+"""Addresses that stop working: disabled once, the user told once, whatever the channel.
+
+healthchecks' users complain that a disabled integration goes silent (healthchecks#613); here the
+user gets one email saying which address stopped, why (the provider's words) and where to fix it,
+and the settings page and the history say the same.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+
+from . import channels, emails, links
+from .content import composed_message
+from .models import Address
+from .preferences import addresses_on, preferences_for, verified_channels
+
+
+def record(address: Address, **state: object) -> Address:
+    """The stored row of an address, made when it has some state to keep (email and phone rows are lazy)."""
+    if address.pk is None:
+        address, _ = Address.objects.get_or_create(
+            user_id=address.user_id,
+            channel=address.channel,
+            key=address.key,
+            defaults={"label": address.label, **state},
+        )
+    return address
+
+
+def disable(address: Address, reason: str, now: datetime | None = None) -> bool:
+    """Stop using a dead address and tell its owner, once; True when this call disabled it.
+
+    The reason is the provider's answer ("Twilio 21614: not a mobile number"): the user sees it on
+    the settings page and in the history, and staff in admin.
+    """
+    now = now or timezone.now()
+    reason = reason[:200]
+    row = record(address)
+    newly = Address.objects.filter(pk=row.pk, disabled_at__isnull=True).update(
+        disabled_at=now, disabled_reason=reason, last_error=reason, last_error_at=now
+    )
+    address.pk, address.disabled_at, address.disabled_reason = row.pk, now, reason
+    if newly and address.channel != "email":  # a dead email address cannot be told by email; the pages say it
+        from .tasks import tell_address_disabled
+
+        transaction.on_commit(lambda: tell_address_disabled.delay(row.pk))
+    return bool(newly)
+
+
+def notice_message(address: Address) -> channels.Message | None:
+    """The email telling a user an address stopped working; None when email cannot reach them either."""
+    user: User = address.user
+    if "email" not in verified_channels(user, preferences_for(user)):
+        return None
+    label = channels.LABELS.get(address.channel, address.channel)
+    what = f"{label} to {address.label}" if address.label else label
+    composed = emails.compose(
+        "notice",
+        {
+            "subject": f"We stopped sending {what}",
+            "headline": f"We stopped sending {what}",
+            "lines": [
+                f"The last message was refused: {address.disabled_reason}",
+                f"Until you fix it in your settings, deals go to your other channels: "
+                f"{channels.SETUP_HINTS.get(address.channel, '')}.",
+            ],
+            "action_label": "Open your notification settings",
+            "action_url": links.settings_url(),
+            "settings_url": links.settings_url(),
+        },
+    )
+    return composed_message("notice", composed, user_id=user.pk, metadata={"address_id": str(address.pk)})
+
+
+def tell_disabled(address_id: int) -> channels.Result | None:
+    """Send the notice email for a disabled address; None when there is nothing to send or no one to send it to."""
+    address = Address.objects.select_related("user").filter(pk=address_id, disabled_at__isnull=False).first()
+    if address is None:
+        return None
+    message = notice_message(address)
+    if message is None:
+        return None
+    email = channels.get("email")
+    [to] = addresses_on(address.user, email)
+    with email.session():
+        return email.send(to, message, f"address-{address.pk}-disabled-{address.disabled_at:%Y%m%d%H%M%S}")
