@@ -28,7 +28,7 @@ from twilio.rest.api.v2010.account.message import MessageList
 
 from .base import Permanent, Result, Sent, Transient
 
-SEND_TIMEOUT_S = 10
+SEND_TIMEOUT_S: float = 10  # seconds for Twilio to answer one send
 
 # Twilio error codes (https://www.twilio.com/docs/api/errors/<code>) that say the number cannot get
 # texts at all: not a phone number, not a mobile, a landline.
@@ -126,8 +126,8 @@ class _SessionPinnedHttpClient(TwilioHttpClient):
     so 429's Retry-After is read from `last_headers` (one client per thread: no races).
     """
 
-    def __init__(self, api_url: str) -> None:
-        super().__init__(timeout=SEND_TIMEOUT_S)
+    def __init__(self, api_url: str, timeout_s: float) -> None:
+        super().__init__(timeout=timeout_s)
         assert self.session is not None  # pool_connections (the default) keeps one Session
         resolved = self.session.merge_environment_settings(api_url, {}, None, None, None)
         self.session.proxies = resolved["proxies"]
@@ -144,7 +144,7 @@ class _SessionPinnedHttpClient(TwilioHttpClient):
 
 @dataclass(frozen=True)
 class _Sender:
-    settings_key: tuple[str, ...]
+    settings_key: tuple[object, ...]
     http: _SessionPinnedHttpClient
     messages: MessageList
     from_fields: dict[str, str]
@@ -158,14 +158,15 @@ def _sender() -> _Sender:
         settings.TWILIO_PHONE_NUMBER,
         settings.TWILIO_MESSAGING_SERVICE_SID,
         settings.TWILIO_API_URL,
+        SEND_TIMEOUT_S,
     )
     sender: _Sender | None = getattr(_local, "sender", None)
     if sender is not None and sender.settings_key == key:
         return sender
     if sender is not None and sender.http.session is not None:
         sender.http.session.close()
-    account_sid, auth_token, phone_number, service_sid, api_url = key
-    http = _SessionPinnedHttpClient(api_url)
+    account_sid, auth_token, phone_number, service_sid, api_url, timeout_s = key
+    http = _SessionPinnedHttpClient(api_url, timeout_s)
     client = Client(account_sid, auth_token, http_client=http, environment={})
     client.api.base_url = api_url
     # A Messaging Service picks the sender from its pool; it wins over a number when both are set.

@@ -112,6 +112,15 @@ def test_connection_refused_is_transient(twilio_peer: TwilioPeer, settings):
     assert result.retry_after is None
 
 
+def test_no_answer_in_time_is_transient_though_twilio_may_have_it(twilio_peer: TwilioPeer, monkeypatch):
+    monkeypatch.setattr(sms, "SEND_TIMEOUT_S", 0.2)
+    twilio_peer.delay = 2
+    result = sms.send_text(TO, "x")
+    assert isinstance(result, Transient)
+    assert result.error.startswith("Twilio unreachable: ReadTimeout")
+    assert len(twilio_peer.wait_for_messages(1)) == 1  # accepted all the same: a retry texts twice
+
+
 def test_without_credentials_the_text_is_printed_not_sent(twilio_peer: TwilioPeer, settings, capsys):
     settings.TWILIO_AUTH_TOKEN = ""
     result = sms.send_text(TO, "Deal: Road bike - $499\nhttps://deals.example/l/1")
