@@ -1,4 +1,4 @@
-"""`python -m peers postmark --port 0`: a provider's peer in its own process (a sink for benchmarks).
+"""`python -m peers postmark|twilio --port 0`: a provider's peer in its own process (a sink for benchmarks).
 
 It prints its URL as the first line, then serves until killed.
 """
@@ -6,16 +6,28 @@ It prints its URL as the first line, then serves until killed.
 import argparse
 
 from .postmark import PostmarkPeer
+from .recording import RecordingHTTPServer
+from .twilio import TwilioPeer
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m peers", description="Serve a protocol peer until killed.")
-    parser.add_argument("kind", choices=["postmark"])
+    parser.add_argument("kind", choices=["postmark", "twilio"])
     parser.add_argument("--port", type=int, default=0, help="0: any free port (the default)")
-    parser.add_argument("--token", default="test-token", help="the X-Postmark-Server-Token to require")
+    parser.add_argument(
+        "--token",
+        help="postmark: the X-Postmark-Server-Token to require (default test-token); "
+        "twilio: the Auth Token (default test-auth-token)",
+    )
+    parser.add_argument("--sid", default="AC" + "0" * 32, help="twilio: the Account SID to require")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to hold back every answer")
     args = parser.parse_args(argv)
-    peer = PostmarkPeer(token=args.token, port=args.port, delay=args.delay, record=False)
+    peer: RecordingHTTPServer
+    if args.kind == "twilio":
+        token = args.token or "test-auth-token"
+        peer = TwilioPeer(account_sid=args.sid, token=token, port=args.port, delay=args.delay, record=False)
+    else:
+        peer = PostmarkPeer(token=args.token or "test-token", port=args.port, delay=args.delay, record=False)
     print(peer.url, flush=True)
     try:
         peer.serve_forever(poll_interval=0.5)

@@ -23,9 +23,11 @@ from .peer_fixtures import (  # noqa: F401
     _http_peer_server,
     _postmark_peer_server,
     _smtp_peer_server,
+    _twilio_peer_server,
     http_peer,
     postmark_peer,
     smtp_peer,
+    twilio_peer,
 )
 
 

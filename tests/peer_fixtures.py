@@ -16,6 +16,7 @@ from peers.postmark import PostmarkPeer
 from peers.processes import POSTMARK_BACKEND
 from peers.recording import RecordingHTTPServer
 from peers.smtp import SMTPPeer
+from peers.twilio import TwilioPeer
 
 if TYPE_CHECKING:
     from pytest_django.fixtures import SettingsWrapper
@@ -38,6 +39,12 @@ def _postmark_peer_server() -> Iterator[PostmarkPeer]:
 @pytest.fixture(scope="session")
 def _smtp_peer_server() -> Iterator[SMTPPeer]:
     with SMTPPeer() as peer:
+        yield peer
+
+
+@pytest.fixture(scope="session")
+def _twilio_peer_server() -> Iterator[TwilioPeer]:
+    with TwilioPeer() as peer:
         yield peer
 
 
@@ -81,5 +88,21 @@ def smtp_peer(_smtp_peer_server: SMTPPeer, settings: SettingsWrapper) -> Iterato
         EMAIL_USE_TLS=False,
         EMAIL_USE_SSL=False,
         **smtp,
+    ):
+        yield peer
+
+
+@pytest.fixture
+def twilio_peer(_twilio_peer_server: TwilioPeer, settings: SettingsWrapper) -> Iterator[TwilioPeer]:
+    """A TwilioPeer that SMS goes to, through the twilio library, sent from +15005550006."""
+    peer = _twilio_peer_server
+    with _for_this_test(
+        peer,
+        settings,
+        TWILIO_ACCOUNT_SID=peer.account_sid,
+        TWILIO_AUTH_TOKEN=peer.token,
+        TWILIO_PHONE_NUMBER="+15005550006",
+        TWILIO_MESSAGING_SERVICE_SID="",
+        TWILIO_API_URL=peer.url,
     ):
         yield peer
