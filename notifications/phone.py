@@ -131,8 +131,10 @@ def _count_codes(user: User, phone: str, client_ip: str) -> None:
 def _refused_number(result: Permanent) -> ValidationError:
     if result.opted_out:
         message = "That number replied STOP to our texts. Text START to us from it, then try again."
+    elif result.address_dead:  # Twilio 21211, 21614, 21635: not a number, not a mobile, a landline
+        message = "That number cannot receive texts: it is not a mobile number, or not in service."
     else:
-        message = f"We cannot text that number: {result.error} Enter a mobile number."
+        message = f"We could not text that number ({result.error}). Check it, or try another."
     return ValidationError({"phone_number": [message]})
 
 
@@ -156,7 +158,8 @@ def start_verification(user: User, raw_phone: str, client_ip: str) -> PhoneStatu
         raise
     if isinstance(result, Permanent | Transient):
         cache.delete(_resend_key(user))  # nothing went out: the user may correct the number at once
-        logger.info("phone code to %s for user %s not sent: %s", mask_phone(phone), user.pk, result.error)
+        masked = mask_phone(phone)
+        logger.info("phone code to %s for user %s not sent: %s", masked, user.pk, result.error.replace(phone, masked))
         if isinstance(result, Transient):
             raise SmsUnavailable(int(result.retry_after or 60))
         raise _refused_number(result)
