@@ -43,7 +43,9 @@ def test_shopper_verifies_and_removes_a_phone_in_place(live_server, page: Page, 
 
     section.get_by_label("Mobile number").fill("+1 900 555 1234")
     section.get_by_role("button", name="Text me a code").click()
-    expect(section.get_by_role("alert")).to_have_text("Premium-rate numbers cannot receive alerts. Enter a mobile number.")
+    expect(section.get_by_role("alert")).to_have_text(
+        "Premium-rate numbers cannot receive alerts. Enter a mobile number."
+    )
 
     section.get_by_label("Mobile number").fill("(201) 555-0123")
     section.get_by_role("button", name="Text me a code").click()
