@@ -287,6 +287,16 @@ ANYMAIL = {
     if env(f"ANYMAIL_{key}", default="")
 }
 
+# --- SMS through Twilio: without an Account SID, Auth Token and a sender (a number or a Messaging
+# Service), texts are printed to the console instead (see README: "Real providers").
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+TWILIO_PHONE_NUMBER = env("TWILIO_PHONE_NUMBER", default="")
+TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_API_URL = env("TWILIO_API_URL", default="https://api.twilio.com")
+# An urgent text still queued at Twilio after this long is dropped rather than arriving stale.
+SMS_URGENT_VALIDITY_S = env.int("SMS_URGENT_VALIDITY_S", default=900)
+
 # --- Notifications
 # Absolute links in email (unsubscribe, tracked clicks, settings) start with this. Unset, it follows
 # PORT (the port `make run` serves on), so a worker's emails link to the server that is running.
@@ -316,4 +326,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # The twilio library logs a dozen lines (URL, headers, status) at INFO for every API request.
+    "loggers": {"twilio.http_client": {"level": "WARNING"}},
 }

@@ -40,6 +40,7 @@ class Permanent:
 
     error: str
     address_dead: bool = False  # the recipient address itself is gone (hard bounce, unsubscribed push)
+    opted_out: bool = False  # the recipient told the provider to stop (an SMS STOP); only they can undo it
 
 
 Result = Sent | Transient | Permanent
