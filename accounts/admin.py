@@ -5,6 +5,7 @@ from django.utils import timezone
 from . import confirmation
 from .forms import AdminSignInForm
 from .models import User
+from .phones import mask_phone
 
 admin.site.login_form = AdminSignInForm
 
@@ -19,21 +20,29 @@ class UserAdmin(BaseUserAdmin):
         "time_zone",
         "home_zip",
         "email_confirmed_at",
+        "masked_phone",
+        "phone_verified",
         "is_staff",
         "date_joined",
     ]
     list_filter = ["is_staff", "is_superuser", "is_active", ("email_confirmed_at", admin.EmptyFieldListFilter)]
     search_fields = ["email", "first_name", "last_name", "home_zip"]
     # Confirmed by its owner following the link, or by staff with the "Mark email confirmed" action.
-    readonly_fields = ["email_confirmed_at"]
+    # The phone is its owner's to enter and verify; staff see it masked (it is encrypted at rest).
+    readonly_fields = ["email_confirmed_at", "masked_phone", "phone_verified"]
     actions = ["send_confirmation_email", "mark_email_confirmed"]
     fieldsets = [
         (None, {"fields": ["email", "email_confirmed_at", "password"]}),
         ("Profile", {"fields": ["first_name", "last_name", "time_zone", "home_zip"]}),
+        ("Phone for SMS", {"fields": ["masked_phone", "phone_verified"]}),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2", "time_zone"]})]
+
+    @admin.display(description="phone")
+    def masked_phone(self, user: User) -> str:
+        return mask_phone(user.phone_number) or "—"
 
     def save_model(self, request, obj, form, change):
         # A new address is unconfirmed until its owner follows a link sent to it: send one, so alerts

@@ -3,6 +3,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from timezone_field import TimeZoneField
 
+from dealalerts.encryption import EncryptedTextField
+
 from .geo import lookup_zip
 
 
@@ -47,6 +49,11 @@ class User(AbstractUser):
     )
     # Set when the user follows the link we emailed; until then no alert goes to the address.
     email_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # A mobile number in E.164 for SMS, encrypted at rest; `phone_digest` (a keyed hash, see
+    # dealalerts.encryption) finds the user an inbound SMS comes from. Verified by a texted code.
+    phone_number = EncryptedTextField(blank=True, help_text="E.164, e.g. +12015550123.")
+    phone_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    phone_verified = models.BooleanField(default=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -55,3 +62,26 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+
+class PhoneVerification(models.Model):
+    """A one-time code texted to a phone a user entered: only its hash is kept.
+
+    One per user at a time (a new code deletes the one before); it ends when used, expired, or
+    after too many wrong tries.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="phone_verifications")
+    phone_number = EncryptedTextField()
+    phone_digest = models.CharField(max_length=64)
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Wrong codes tried.")
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="phone_verification_latest")]
+
+    def __str__(self) -> str:
+        return f"phone code for user {self.user_id}, sent {self.created_at:%Y-%m-%d %H:%M}"

@@ -241,6 +241,16 @@ SIGNIN_FAILURES_PER_ACCOUNT = env.int("SIGNIN_FAILURES_PER_ACCOUNT", default=5)
 SIGNIN_FAILURES_PER_ADDRESS = env.int("SIGNIN_FAILURES_PER_ADDRESS", default=50)
 SIGNIN_FAILURE_WINDOW_SECONDS = env.int("SIGNIN_FAILURE_WINDOW_SECONDS", default=900)
 
+# --- Phones for SMS (accounts/phones.py, notifications/phone.py): where a number may be from, and how
+# many one-time codes go out. Each code SMS costs money and SMS-pumping fraud targets exactly this,
+# so codes are counted per phone, per user and per client address within one window.
+SMS_ALLOWED_COUNTRIES = [c.upper() for c in env.list("SMS_ALLOWED_COUNTRIES", default=["US", "CA"])]
+SMS_CODES_PER_PHONE = env.int("SMS_CODES_PER_PHONE", default=5)
+SMS_CODES_PER_USER = env.int("SMS_CODES_PER_USER", default=10)
+SMS_CODES_PER_ADDRESS = env.int("SMS_CODES_PER_ADDRESS", default=20)
+SMS_CODE_WINDOW_SECONDS = env.int("SMS_CODE_WINDOW_SECONDS", default=3600)
+SMS_CODE_RESEND_SECONDS = env.int("SMS_CODE_RESEND_SECONDS", default=30)
+
 # --- Content-Security-Policy (django-csp): our own scripts and styles only; the two inline
 # scripts carry the request's nonce. Listing photos come from the marketplaces (https).
 # Swagger UI (/api/docs/) is exempt: it needs its own inline script; so are django-celery-beat's

@@ -1,18 +1,20 @@
 """Notification preferences and history over the API. These serializers are the one validation:
 the settings pages validate through them too."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.rate_limits import client_address
 from listings.models import Category
 
-from . import preferences
+from . import phone, preferences
 from .channels import SETUP_HINTS
 from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, NotificationPreferences, Weekday
 
@@ -199,6 +201,57 @@ class SummarySerializer(serializers.Serializer):
     email = serializers.DictField()
 
 
+class StringField(serializers.CharField):
+    """A CharField that takes only a JSON string (DRF's would read 5551234567 or true as text)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PhoneNumberSerializer(serializers.Serializer):
+    phone_number = StringField(
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="A mobile number: +1 201 555 0123, or (201) 555-0123 for the first allowed country.",
+    )
+
+
+class PhoneCodeSerializer(serializers.Serializer):
+    otp = StringField(allow_blank=True, help_text="The 6-digit code texted to the phone.")
+
+
+class PhoneSerializer(serializers.Serializer):
+    phone_number = serializers.CharField(allow_null=True, help_text="E.164, shown in full to its owner only.")
+    verified = serializers.BooleanField()
+
+
+class PhoneCodeSentSerializer(PhoneSerializer):
+    detail = serializers.CharField()
+    resend_after = serializers.IntegerField(help_text="Seconds until another code may be asked for.")
+    expires_in = serializers.IntegerField(help_text="Seconds the code can be entered for.")
+
+
+def phone_body(status_: phone.PhoneStatus) -> dict:
+    return {"phone_number": status_.phone_number or None, "verified": status_.verified}
+
+
+class TooManyCodes(exceptions.APIException):
+    """429 with Retry-After (DRF's handler sets the header from `wait`), in the service's own words."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "throttled"
+
+    def __init__(self, refused: phone.CodeLimitReached) -> None:
+        super().__init__(str(refused))
+        self.wait = refused.retry_after
+
+
+def _field_errors(error: DjangoValidationError) -> serializers.ValidationError:
+    return serializers.ValidationError(error.message_dict)
+
+
 class NotificationPreferencesViewSet(viewsets.GenericViewSet):
     """PATCH one section of your notification preferences; GET the summary. Every PATCH returns the summary."""
 
@@ -242,6 +295,72 @@ class NotificationPreferencesViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"])
     def summary(self, request: Request) -> Response:
         return Response(preferences.preferences_summary(request.user))
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Your phone for SMS",
+        responses=PhoneSerializer,
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Enter a phone: a 6-digit code is texted to it",
+        request=PhoneNumberSerializer,
+        responses={
+            202: PhoneCodeSentSerializer,
+            400: OpenApiResponse(description="`phone_number` is not a mobile number SMS may go to"),
+            429: OpenApiResponse(description="Too many codes asked for; see Retry-After"),
+            503: OpenApiResponse(description="The SMS provider is unavailable; see Retry-After"),
+        },
+    )
+    @extend_schema(methods=["DELETE"], summary="Remove your phone and turn SMS off", responses={204: None})
+    @action(detail=False, methods=["get", "post", "delete"])
+    def phone(self, request: Request) -> Response:
+        if request.method == "GET":
+            return Response(phone_body(phone.phone_status(request.user)))
+        if request.method == "DELETE":
+            phone.remove_phone(request.user)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        serializer = PhoneNumberSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            sent = phone.start_verification(
+                request.user, serializer.validated_data["phone_number"], client_address(request)
+            )
+        except DjangoValidationError as error:
+            raise _field_errors(error) from None
+        except phone.CodeLimitReached as refused:
+            raise TooManyCodes(refused) from None
+        except phone.SmsUnavailable as unavailable:
+            return Response(
+                {"detail": str(unavailable)},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(unavailable.retry_after)},
+            )
+        body = {
+            **phone_body(sent),
+            "detail": f"Code sent to {sent.masked}.",
+            "resend_after": sent.resend_after,
+            "expires_in": int(phone.CODE_LIFETIME.total_seconds()),
+        }
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="Confirm your phone with the code texted to it",
+        request=PhoneCodeSerializer,
+        responses={
+            200: PhoneSerializer,
+            400: OpenApiResponse(description="`otp` is wrong, expired, used, or tried too often"),
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="phone/verify")
+    def phone_verify(self, request: Request) -> Response:
+        serializer = PhoneCodeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            verified = phone.verify(request.user, serializer.validated_data["otp"])
+        except DjangoValidationError as error:
+            raise _field_errors(error) from None
+        return Response(phone_body(verified))
 
 
 class DeliverySerializer(serializers.ModelSerializer):

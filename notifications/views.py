@@ -5,6 +5,7 @@ what is valid. Unsubscribe and click links come from email: they work with no se
 """
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -13,7 +14,9 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import digests, links, preferences, tracking, wording
+from accounts.rate_limits import client_address
+
+from . import digests, links, phone, preferences, tracking, wording
 from .api import SECTIONS
 from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, Weekday
 
@@ -68,6 +71,10 @@ def settings_context(request: HttpRequest, *, sent: dict | None = None, **extra)
     return {
         "summary": summary,
         "values": values,
+        "phone": phone.phone_status(request.user),
+        "phone_errors": {},
+        "phone_message": "",
+        "phone_typed": "",
         "channel_options": [(c, CHANNEL_LABELS[c]) for c in CHANNELS],
         "frequency_options": Frequency.choices,
         "weekday_options": [(day.label.lower(), day.label) for day in Weekday],
@@ -110,6 +117,46 @@ def settings_section(request: HttpRequest, section: str) -> HttpResponse:
         return render(request, f"notifications/_section_{section.replace('-', '_')}.html", context)
     status = 200 if context["saved"] else 400
     return render(request, "notifications/settings.html", context, status=status)
+
+
+PHONE_ACTIONS = ("send", "resend", "verify", "remove")
+
+
+def phone_action(request: HttpRequest, action: str) -> tuple[dict, str]:
+    """Do what the phone section's button asked: (errors by field, what to tell the user)."""
+    user = request.user
+    try:
+        if action in ("send", "resend"):
+            typed = request.POST.get("phone_number", "") if action == "send" else user.phone_number
+            sent = phone.start_verification(user, typed, client_address(request))
+            return {}, f"Code sent to {sent.masked}. It expires in 10 minutes."
+        if action == "verify":
+            verified = phone.verify(user, request.POST.get("otp", ""))
+            return {}, f"Verified: texts can now go to {verified.masked}. Turn SMS on under Channels."
+        phone.remove_phone(user)
+        return {}, "Phone removed; SMS is off."
+    except ValidationError as error:
+        return error.message_dict, ""
+    except (phone.CodeLimitReached, phone.SmsUnavailable) as refused:
+        return {"non_field_errors": [str(refused)]}, ""
+
+
+@login_required
+@require_POST
+def phone_section(request: HttpRequest) -> HttpResponse:
+    """The phone section's forms: send a code, enter it, remove the phone. htmx gets the section back."""
+    action = request.POST.get("action", "")
+    if action not in PHONE_ACTIONS:
+        errors, message = {"non_field_errors": ["Choose one of the section's buttons."]}, ""
+    else:
+        errors, message = phone_action(request, action)
+    context = settings_context(
+        request, phone_errors=errors, phone_message=message, phone_typed=request.POST.get("phone_number", "")
+    )
+    if request.htmx:  # htmx swaps only a 2xx: errors come back as the section showing them
+        # The channels section changes with the phone (SMS set up or not): it comes along out of band.
+        return render(request, "notifications/_section_phone.html", {**context, "with_channels": True})
+    return render(request, "notifications/settings.html", context, status=400 if errors else 200)
 
 
 @login_required

@@ -17,6 +17,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from accounts import signin_limits
 from dealalerts.celery import app as celery_app
+from notifications import phone
 
 from .factories import UserFactory
 from .peer_fixtures import (  # noqa: F401
@@ -85,6 +86,12 @@ def _generous_throttling(monkeypatch):
 def _own_signin_counts(monkeypatch):
     """Each test counts sign-in attempts afresh: the cache outlives tests (and, with Redis, runs)."""
     monkeypatch.setattr(signin_limits, "KEY_PREFIX", f"signin-failures-test:{uuid.uuid4().hex}")
+
+
+@pytest.fixture(autouse=True)
+def _own_phone_code_counts(monkeypatch):
+    """Each test counts phone codes (and resend waits) afresh, as it does sign-ins."""
+    monkeypatch.setattr(phone, "KEY_PREFIX", f"phone-codes-test:{uuid.uuid4().hex}")
 
 
 @pytest.fixture(autouse=True)

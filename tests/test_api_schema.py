@@ -49,6 +49,10 @@ OPERATIONS = {
     ("PATCH", "/api/notification-preferences/categories/"),
     ("PATCH", "/api/notification-preferences/max-per-day/"),
     ("GET", "/api/notification-preferences/summary/"),
+    ("GET", "/api/notification-preferences/phone/"),
+    ("POST", "/api/notification-preferences/phone/"),
+    ("DELETE", "/api/notification-preferences/phone/"),
+    ("POST", "/api/notification-preferences/phone/verify/"),
     ("GET", "/api/notifications/"),
     ("GET", "/api/notifications/{id}/"),
 }

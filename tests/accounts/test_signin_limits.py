@@ -149,7 +149,7 @@ def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit(victim):
     [(0, 1000.0, 0), (5, 1000.0, 0), (6, 1000.0, 800), (50, 1799.5, 1), (6, 1800.0, 900)],
 )
 def test_wait_seconds_runs_to_the_end_of_the_window(attempts, now, wait):
-    assert wait_seconds(attempts, Limit(failures=5, window_s=900), now) == wait
+    assert wait_seconds(attempts, Limit(allowed=5, window_s=900), now) == wait
 
 
 def test_a_request_without_a_remote_address_is_still_limited(victim):
