@@ -49,5 +49,6 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     # The configured ESP's tracking webhook only (delivered, bounced, …), once ANYMAIL_WEBHOOK_SECRET is set.
     path("anymail/", include("notifications.webhooks")),
+    path("twilio/", include("notifications.sms_webhooks")),
     path("", include("listings.urls")),
 ]

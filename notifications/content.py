@@ -28,12 +28,15 @@ def deal_message(notification: Notification, channel: str, key: str, *, delivery
     context = deal_context(notification, channel)
     composed = emails.compose("deal", context)
     listing = notification.listing
+    price = formatting.money(listing.price, listing.currency)
     return Message(
         kind="deal",
         subject=composed.subject,
         text=composed.text,
         html=composed.html,
-        short=f"{listing.title} {formatting.money(listing.price)}",
+        short=f"{listing.title} - {price}",
+        title=listing.title,
+        price=price,
         link=context["view_url"],
         image=listing.image_url or "",
         urgent=notification.urgent,

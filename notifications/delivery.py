@@ -253,6 +253,14 @@ def settle(attempt: Attempt, outcome: channels.Result, *, now: datetime | None =
     if isinstance(outcome, channels.Transient):
         error = f"gave up after {delivery.attempts} attempts: {error}"
     mine.update(status=DeliveryStatus.FAILED, last_error=error)
+    fail(attempt, outcome, now)
+    return "failed"
+
+
+def fail(attempt: Attempt, outcome: channels.Permanent | channels.Transient, now: datetime) -> None:
+    """What follows a send that failed for good, whenever we learn it: a dead address disabled, an
+    opt-out honoured, and the notification fallen back to email when the policy allows."""
+    delivery = attempt.delivery
     label = channels.LABELS.get(delivery.channel, delivery.channel)
     why = f"{label} failed"
     if isinstance(outcome, channels.Permanent) and outcome.address_dead:
@@ -264,7 +272,6 @@ def settle(attempt: Attempt, outcome: channels.Result, *, now: datetime | None =
         opt_out(delivery.notification.user_id, delivery.channel, now)
         why = f"you opted out of {label}"
     fall_back(attempt, why, now)
-    return "failed"
 
 
 def opt_out(user_id: int, channel: str, now: datetime) -> bool:

@@ -32,7 +32,7 @@ from dealalerts import encryption
 
 from .channels.base import Permanent, Transient
 from .channels.twilio import send_text
-from .models import NotificationPreferences
+from .models import Address, NotificationPreferences
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +223,19 @@ def verify(user: User, otp: str) -> PhoneStatus:
             problem = ""
             PhoneVerification.objects.filter(pk=row.pk).update(used_at=at)
             User.objects.filter(pk=user.pk).update(phone_verified=True)
+            # The number's address on the SMS channel: verified now, and usable again if it was
+            # disabled (a code just reached it, so it takes texts).
+            Address.objects.update_or_create(
+                user=user,
+                channel="sms",
+                key=user.phone_digest,
+                defaults={
+                    "verified_at": at,
+                    "disabled_at": None,
+                    "disabled_reason": "",
+                    "label": mask_phone(user.phone_number),
+                },
+            )
     if problem:
         raise _otp_error(problem)
     user.phone_verified = True

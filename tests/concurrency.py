@@ -10,13 +10,18 @@ T = TypeVar("T")
 
 
 def run_twice_at_once(work: Callable[[], T]) -> list[T]:
-    """`work` in two threads released together; their results, or the first error raised.
+    """`work` in two threads released together; their results, or the first error raised."""
+    return run_at_once(work, times=2)
+
+
+def run_at_once(work: Callable[[], T], *, times: int) -> list[T]:
+    """`work` in `times` threads released together; their results, or the first error raised.
 
     SQLite allows one writer at a time, so there the threads run one after the other; the race
     itself is exercised on PostgreSQL (CI).
     """
     sqlite = connection.vendor == "sqlite"
-    barrier = threading.Barrier(1 if sqlite else 2)
+    barrier = threading.Barrier(1 if sqlite else times)
     results: list[T] = []
     errors: list[BaseException] = []
 
@@ -29,7 +34,7 @@ def run_twice_at_once(work: Callable[[], T]) -> list[T]:
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
+    threads = [threading.Thread(target=worker) for _ in range(times)]
     for thread in threads:
         thread.start()
         if sqlite:

@@ -22,6 +22,20 @@ class UserFactory(factory.django.DjangoModelFactory):
     email_confirmed_at = factory.LazyFunction(timezone.now)
 
 
+def sms_user(phone: str = "+12015550123", **fields) -> User:
+    """A user who verified this mobile number and turned SMS on beside email."""
+    from dealalerts.encryption import digest
+    from notifications.channels.twilio import mask_phone
+    from notifications.models import Address, NotificationPreferences
+
+    user = UserFactory(phone_number=phone, phone_digest=digest(phone), phone_verified=True, **fields)
+    Address.objects.create(
+        user=user, channel="sms", key=user.phone_digest, label=mask_phone(phone), verified_at=timezone.now()
+    )
+    NotificationPreferences.objects.filter(user=user).update(channels=["email", "sms"])
+    return user
+
+
 def category(slug: str) -> Category:
     """Categories are seeded by a migration; tests look them up by slug."""
     return Category.objects.get(slug=slug)

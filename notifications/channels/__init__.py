@@ -9,14 +9,15 @@ from types import MappingProxyType
 
 from .base import Channel, Message, Naming, Permanent, Result, Sent, Transient
 from .email import EmailChannel
+from .sms import SmsChannel
 
-# Every channel, in the order settings and forms list them. Push, SMS and Discord are offered before
+# Every channel, in the order settings and forms list them. Push and Discord are offered before
 # they are built: a rule or a user choosing one is told "SMS is not set up" and the deal goes by a
 # channel that works. Each becomes a module here, replacing its `Naming`, when it is built.
 _KNOWN: tuple[Channel | Naming, ...] = (
     EmailChannel(),
     Naming("push", "Push", "push", "allow notifications in your browser or the app first"),
-    Naming("sms", "SMS", "SMS", "add and verify a mobile number first", daily_cap=5),
+    SmsChannel(),
     Naming("discord", "Discord", "Discord", "add a Discord webhook first"),
 )
 _BUILT: dict[str, Channel] = {c.name: c for c in _KNOWN if isinstance(c, Channel)}

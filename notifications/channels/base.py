@@ -37,7 +37,9 @@ class Message:
     subject: str  # an email's subject, a push notification's title
     text: str  # the plain-text body
     html: str = ""  # an email's HTML part
-    short: str = ""  # a text message's body: one GSM-7 segment where possible
+    short: str = ""  # a line that says it all: "ThinkPad T14 - $300" (push bodies)
+    title: str = ""  # what it is about, and its price: a text message fits them into one segment
+    price: str = ""
     link: str = ""  # the tracked link to what it is about
     image: str = ""  # an absolute URL, when there is a picture
     urgent: bool = False

@@ -333,3 +333,13 @@ def _cut(text: str, room: int) -> str:
         kept.append(char)
         used += cost
     return "".join(kept).rstrip() + "..."
+
+
+def twiml_reply(text: str) -> str:
+    """The TwiML answer to an incoming text: `text` sent back, or nothing when it is empty."""
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    response = MessagingResponse()
+    if text:
+        response.message(to_gsm7(text))
+    return str(response)
