@@ -250,6 +250,9 @@ SMS_CODES_PER_USER = env.int("SMS_CODES_PER_USER", default=10)
 SMS_CODES_PER_ADDRESS = env.int("SMS_CODES_PER_ADDRESS", default=20)
 SMS_CODE_WINDOW_SECONDS = env.int("SMS_CODE_WINDOW_SECONDS", default=3600)
 SMS_CODE_RESEND_SECONDS = env.int("SMS_CODE_RESEND_SECONDS", default=30)
+# "Send me a test": each one is a real message (an SMS costs money), so a few per channel per window.
+TEST_SENDS_PER_CHANNEL = env.int("TEST_SENDS_PER_CHANNEL", default=3)
+TEST_SENDS_WINDOW_SECONDS = env.int("TEST_SENDS_WINDOW_SECONDS", default=600)
 
 # --- Content-Security-Policy (django-csp): our own scripts and styles only; the two inline
 # scripts carry the request's nonce. Listing photos come from the marketplaces (https).

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from accounts.rate_limits import client_address
 from listings.models import Category
 
-from . import phone, preferences
+from . import phone, preferences, test_sends
 from .channels import SETUP_HINTS
 from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, NotificationPreferences, Weekday
 
@@ -60,10 +60,13 @@ class WeekdayField(serializers.Field):
 
 class ChannelsSerializer(serializers.ModelSerializer):
     channels = serializers.ListField(child=serializers.ChoiceField(choices=CHANNELS), max_length=len(CHANNELS))
+    sms_urgent_only = serializers.BooleanField(
+        required=False, help_text="Texts only for urgent deals; the others go by your other channels."
+    )
 
     class Meta:
         model = NotificationPreferences
-        fields = ["channels"]
+        fields = ["channels", "sms_urgent_only"]
 
     def validate_channels(self, value: list[str]) -> list[str]:
         if repeated := _duplicates(value):
@@ -176,6 +179,35 @@ SECTIONS: dict[str, type[serializers.ModelSerializer]] = {
 }
 
 
+class AddressStateSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    channel_label = serializers.CharField()
+    label = serializers.CharField(help_text="The address as shown: an email, a masked phone number.")
+    verified_at = serializers.DateTimeField(allow_null=True)
+    disabled_at = serializers.DateTimeField(allow_null=True)
+    disabled_reason = serializers.CharField(help_text="The provider's answer that made us stop using it.")
+    problem = serializers.CharField(help_text='Why it cannot be used now, e.g. "not verified yet"; "" when it can.')
+
+
+class TestSendRequestSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=CHANNELS)
+
+
+class TestSendSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    sent = serializers.BooleanField()
+    answer = serializers.CharField(help_text="What the provider said, in words.")
+
+
+class TooManyTests(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "throttled"
+
+    def __init__(self, refused: test_sends.TooManyTests) -> None:
+        super().__init__(str(refused))
+        self.wait = refused.retry_after
+
+
 class SummarySerializer(serializers.Serializer):
     """What `preferences.preferences_summary` returns (documented for the schema)."""
 
@@ -199,6 +231,8 @@ class SummarySerializer(serializers.Serializer):
     time_zone = serializers.CharField()
     next_digest_at = serializers.DateTimeField(allow_null=True)
     email = serializers.DictField()
+    sms_urgent_only = serializers.BooleanField()
+    addresses = AddressStateSerializer(many=True, help_text="Where each channel reaches you, and whether it still can.")
 
 
 class StringField(serializers.CharField):
@@ -361,6 +395,27 @@ class NotificationPreferencesViewSet(viewsets.GenericViewSet):
         except DjangoValidationError as error:
             raise _field_errors(error) from None
         return Response(phone_body(verified))
+
+    @extend_schema(
+        summary="Send yourself a test message on one channel; the provider's answer comes back",
+        request=TestSendRequestSerializer,
+        responses={
+            200: TestSendSerializer,
+            400: OpenApiResponse(description="`channel` cannot reach you (not set up, off, or disabled)"),
+            429: OpenApiResponse(description="Too many tests on this channel just now; see Retry-After"),
+        },
+    )
+    @action(detail=False, methods=["post"])
+    def test(self, request: Request) -> Response:
+        serializer = TestSendRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            result = test_sends.send_test(request.user, serializer.validated_data["channel"])
+        except test_sends.NotReachable as refused:
+            raise serializers.ValidationError({"channel": [str(refused)]}) from None
+        except test_sends.TooManyTests as refused:
+            raise TooManyTests(refused) from None
+        return Response(TestSendSerializer(result).data)
 
 
 class DeliverySerializer(serializers.ModelSerializer):

@@ -225,16 +225,19 @@ def verify(user: User, otp: str) -> PhoneStatus:
             User.objects.filter(pk=user.pk).update(phone_verified=True)
             # The number's address on the SMS channel: verified now, and usable again if it was
             # disabled (a code just reached it, so it takes texts).
-            Address.objects.update_or_create(
-                user=user,
-                channel="sms",
-                key=user.phone_digest,
-                defaults={
-                    "verified_at": at,
-                    "disabled_at": None,
-                    "disabled_reason": "",
-                    "label": mask_phone(user.phone_number),
-                },
+            Address.objects.bulk_create(  # one upsert
+                [
+                    Address(
+                        user=user,
+                        channel="sms",
+                        key=user.phone_digest,
+                        label=mask_phone(user.phone_number),
+                        verified_at=at,
+                    )
+                ],
+                update_conflicts=True,
+                unique_fields=["user", "channel", "key"],
+                update_fields=["label", "verified_at", "disabled_at", "disabled_reason"],
             )
     if problem:
         raise _otp_error(problem)

@@ -188,6 +188,8 @@ def preferences_summary(user: User, now: datetime | None = None) -> dict:
         "remaining_today": max(0, prefs.max_per_day - count),
         "time_zone": str(user.time_zone),
         "next_digest_at": next_digest.astimezone(user.time_zone) if next_digest else None,
+        "sms_urgent_only": prefs.sms_urgent_only,
+        "addresses": address_states(user, prefs, stored),
         "email": {
             "address": user.email,
             "suppressed_at": email.disabled_at if email else None,
@@ -196,6 +198,28 @@ def preferences_summary(user: User, now: datetime | None = None) -> dict:
             "confirmed_at": user.email_confirmed_at,
         },
     }
+
+
+def address_states(user: User, prefs: NotificationPreferences, stored: list[Address]) -> list[dict]:
+    """Each of the user's addresses on each built channel, with its state and, when unusable, why."""
+    states = []
+    for name in [c for c in CHANNELS if c in channels.available()]:
+        channel = channels.get(name)
+        found = addresses_on(user, channel, stored)
+        why = channel.unreachable_because(user, prefs, found) if found else ""
+        for address in found:
+            states.append(
+                {
+                    "channel": name,
+                    "channel_label": channel.label,
+                    "label": address.label,
+                    "verified_at": address.verified_at,
+                    "disabled_at": address.disabled_at,
+                    "disabled_reason": address.disabled_reason,
+                    "problem": why,
+                }
+            )
+    return states
 
 
 def sent_today(user: User, now: datetime | None = None) -> int:

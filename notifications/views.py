@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.rate_limits import client_address
 
-from . import digests, links, phone, preferences, tracking, wording
+from . import digests, links, phone, preferences, test_sends, tracking, wording
 from .api import SECTIONS
 from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, Weekday
 
@@ -30,7 +30,10 @@ def section_data(section: str, post: QueryDict) -> dict:
         return post.get(name, "").strip() or None
 
     if section == "channels":
-        return {"channels": post.getlist("channels")}
+        data = {"channels": post.getlist("channels")}
+        if post.get("sms_urgent_only_shown"):  # the box is there only once SMS is set up
+            data["sms_urgent_only"] = post.get("sms_urgent_only") == "on"
+        return data
     if section == "frequency":
         return {
             "frequency": post.get("frequency", ""),
@@ -52,6 +55,7 @@ def section_data(section: str, post: QueryDict) -> dict:
 def settings_context(request: HttpRequest, *, sent: dict | None = None, **extra) -> dict:
     summary = preferences.preferences_summary(request.user)
     quiet = summary["quiet_hours"]
+    problems = {a["channel"]: a["problem"] for a in summary["addresses"] if a["problem"]}
     values = {
         "channels": summary["channels"],
         "frequency": summary["frequency"],
@@ -63,6 +67,7 @@ def settings_context(request: HttpRequest, *, sent: dict | None = None, **extra)
         "urgent_in_quiet_hours": quiet["urgent_in_quiet_hours"],
         "category_filters": summary["category_filters"],
         "max_per_day": summary["max_per_day"],
+        "sms_urgent_only": summary["sms_urgent_only"],
     }
     if sent:  # an invalid section shows what the user sent, beside its errors
         values.update({key: value for key, value in sent.items() if value is not None})
@@ -72,10 +77,13 @@ def settings_context(request: HttpRequest, *, sent: dict | None = None, **extra)
         "summary": summary,
         "values": values,
         "phone": phone.phone_status(request.user),
+        "test_result": None,
+        "test_error": "",
         "phone_errors": {},
         "phone_message": "",
         "phone_typed": "",
-        "channel_options": [(c, CHANNEL_LABELS[c]) for c in CHANNELS],
+        # Each channel with what stops it reaching the user, in words ("not verified yet"), or "".
+        "channel_options": [(c, CHANNEL_LABELS[c], problems.get(c, "")) for c in CHANNELS],
         "frequency_options": Frequency.choices,
         "weekday_options": [(day.label.lower(), day.label) for day in Weekday],
         "errors": {},
@@ -157,6 +165,21 @@ def phone_section(request: HttpRequest) -> HttpResponse:
         # The channels section changes with the phone (SMS set up or not): it comes along out of band.
         return render(request, "notifications/_section_phone.html", {**context, "with_channels": True})
     return render(request, "notifications/settings.html", context, status=400 if errors else 200)
+
+
+@login_required
+@require_POST
+def test_send(request: HttpRequest, channel: str) -> HttpResponse:
+    """ "Send me a test" on one channel: the provider's answer shown in the section (htmx) or the page."""
+    result, error = None, ""
+    try:
+        result = test_sends.send_test(request.user, channel)
+    except (test_sends.NotReachable, test_sends.TooManyTests) as refused:
+        error = str(refused)
+    context = settings_context(request, test_result=result, test_error=error, test_channel=channel)
+    if request.htmx:
+        return render(request, "notifications/_section_test.html", context)
+    return render(request, "notifications/settings.html", context, status=400 if error else 200)
 
 
 @login_required

@@ -17,7 +17,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from accounts import signin_limits
 from dealalerts.celery import app as celery_app
-from notifications import phone
+from notifications import phone, test_sends
 
 from .factories import UserFactory
 from .peer_fixtures import (  # noqa: F401
@@ -92,6 +92,11 @@ def _own_signin_counts(monkeypatch):
 def _own_phone_code_counts(monkeypatch):
     """Each test counts phone codes (and resend waits) afresh, as it does sign-ins."""
     monkeypatch.setattr(phone, "KEY_PREFIX", f"phone-codes-test:{uuid.uuid4().hex}")
+
+
+@pytest.fixture(autouse=True)
+def _own_test_send_counts(monkeypatch):
+    monkeypatch.setattr(test_sends, "KEY_PREFIX", f"test-sends-test:{uuid.uuid4().hex}")
 
 
 @pytest.fixture(autouse=True)

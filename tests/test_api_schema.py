@@ -53,6 +53,7 @@ OPERATIONS = {
     ("POST", "/api/notification-preferences/phone/"),
     ("DELETE", "/api/notification-preferences/phone/"),
     ("POST", "/api/notification-preferences/phone/verify/"),
+    ("POST", "/api/notification-preferences/test/"),
     ("GET", "/api/notifications/"),
     ("GET", "/api/notifications/{id}/"),
 }

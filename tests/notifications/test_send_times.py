@@ -15,8 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 def quiet_hours(user, starting_in: timedelta, lasting: timedelta) -> datetime:
-    """Quiet hours on the user's clock, from now + `starting_in`, for `lasting`; returns when they end."""
-    local = timezone.now().astimezone(user.time_zone)
+    """Quiet hours on the user's clock, from the minute after now + `starting_in`, for `lasting`; returns their end."""
+    local = timezone.now().astimezone(user.time_zone).replace(second=0, microsecond=0) + timedelta(minutes=1)
     start, end = local + starting_in, local + starting_in + lasting
     NotificationPreferences.objects.filter(user=user).update(
         quiet_hours_start=start.time().replace(second=0, microsecond=0),
@@ -28,13 +28,14 @@ def quiet_hours(user, starting_in: timedelta, lasting: timedelta) -> datetime:
 def test_a_transient_failure_retried_in_quiet_hours_waits_for_their_end(postmark_peer):
     user = UserFactory()
     delivery = queued(user)
-    end = quiet_hours(user, starting_in=timedelta(minutes=1), lasting=timedelta(hours=2))  # the backoff is 30 s…
-    postmark_peer.fail_next("server_error")
+    # They start within the minute; the retry is due in 90 s (Retry-After)…
+    end = quiet_hours(user, starting_in=timedelta(0), lasting=timedelta(hours=2))
+    postmark_peer.fail_next("rate_limited", retry_after=90)
     assert deliver([delivery.pk]).retrying == 1
     delivery.refresh_from_db()
-    # …but quiet hours start within it, so the retry waits for them to end: not at now + 30 s.
+    # …inside them, so it waits for them to end.
     assert delivery.status == "deferred" and delivery.not_before is not None
-    assert delivery.not_before >= timezone.now() + timedelta(minutes=1)
+    assert delivery.not_before >= timezone.now() + timedelta(minutes=100)
     assert abs(delivery.not_before - end) < timedelta(minutes=2)
 
 
@@ -42,7 +43,7 @@ def test_a_row_reaching_a_worker_in_quiet_hours_is_deferred_unsent(postmark_peer
     user = UserFactory()
     delivery = queued(user)  # decided outside quiet hours: pending
     assert delivery.status == "pending"
-    end = quiet_hours(user, starting_in=-timedelta(minutes=30), lasting=timedelta(hours=1))
+    end = quiet_hours(user, starting_in=-timedelta(minutes=30), lasting=timedelta(hours=1))  # now inside them
     result = deliver([delivery.pk])
     assert (result.claimed, result.deferred, result.sent) == (1, 1, 0)
     delivery.refresh_from_db()
