@@ -333,11 +333,16 @@ class NotificationPreferencesViewSet(viewsets.GenericViewSet):
     @extend_schema(
         methods=["GET"],
         summary="Your phone for SMS",
+        description="Your own phone in full (E.164), or null, and whether it is verified.",
         responses=PhoneSerializer,
     )
     @extend_schema(
         methods=["POST"],
         summary="Enter a phone: a 6-digit code is texted to it",
+        description=(
+            "The number becomes yours, unverified, once the code is sent. Only mobile numbers of the allowed"
+            " countries (SMS_ALLOWED_COUNTRIES); codes are limited per phone, per user and per client address."
+        ),
         request=PhoneNumberSerializer,
         responses={
             202: PhoneCodeSentSerializer,
@@ -346,7 +351,12 @@ class NotificationPreferencesViewSet(viewsets.GenericViewSet):
             503: OpenApiResponse(description="The SMS provider is unavailable; see Retry-After"),
         },
     )
-    @extend_schema(methods=["DELETE"], summary="Remove your phone and turn SMS off", responses={204: None})
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Remove your phone and turn SMS off",
+        description="Forgets the phone and any code, and takes SMS out of your channels.",
+        responses={204: None},
+    )
     @action(detail=False, methods=["get", "post", "delete"])
     def phone(self, request: Request) -> Response:
         if request.method == "GET":
@@ -380,6 +390,7 @@ class NotificationPreferencesViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Confirm your phone with the code texted to it",
+        description="A code works once, for 10 minutes; 5 wrong tries end it.",
         request=PhoneCodeSerializer,
         responses={
             200: PhoneSerializer,

@@ -165,11 +165,37 @@ def _send(attempt: Attempt, channel: channels.Channel) -> channels.Result | str:
         fall_back(attempt, why)
         return "skipped"
     message = content.deal_message(delivery.notification, channel.name, delivery.dedup_key, delivery_id=delivery.pk)
-    targets = [a for a in attempt.addresses if a.usable]
-    outcome = channel.send(targets[0], message, delivery.dedup_key)
+    outcome = send_to_addresses(channel, [a for a in attempt.addresses if a.usable], message, delivery.dedup_key)
     if channel.daily_cap is not None and not isinstance(outcome, channels.Sent):
         unreserve(delivery)  # what never reached the user does not count toward the cap
     return outcome
+
+
+def send_to_addresses(
+    channel: channels.Channel, targets: list[Address], message: channels.Message, key: str
+) -> channels.Result:
+    """Send to each of the user's usable addresses on the channel (one, but for push: each browser).
+
+    A dead address is disabled as soon as its provider says so. The delivery is sent when any
+    address took it, retried when none did but one may yet, and failed when none can.
+    """
+    if not targets:
+        return channels.Permanent(f"no {channel.label} address can be used")
+    if len(targets) == 1:
+        return channel.send(targets[0], message, key)
+    outcomes = [channel.send(address, message, f"{key}-{address.pk}") for address in targets]
+    for address, outcome in zip(targets, outcomes, strict=True):
+        if isinstance(outcome, channels.Permanent) and outcome.address_dead:
+            address_state.disable(address, outcome.error)
+    if sent := [o for o in outcomes if isinstance(o, channels.Sent)]:
+        return channels.Sent(" ".join(o.provider_id for o in sent))
+    if transient := [o for o in outcomes if isinstance(o, channels.Transient)]:
+        return transient[0]
+    return channels.Permanent(
+        "; ".join(o.error for o in outcomes),
+        address_dead=all(o.address_dead for o in outcomes),
+        opted_out=any(o.opted_out for o in outcomes),
+    )
 
 
 def _sent_row(delivery: Delivery, outcome: channels.Sent) -> dict:

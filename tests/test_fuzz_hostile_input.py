@@ -182,6 +182,7 @@ PAGES = [
         (f"settings {section}", "POST", f"/notifications/settings/{section}/", names, True)
         for section, names in SECTION_FIELDS.items()
     ],
+    ("settings phone", "POST", "/notifications/settings/phone/", ["action", "phone_number", "otp"], True),
     ("history", "GET", "/notifications/", ["page"], True),
     ("signup", "POST", "/accounts/signup/", ["email", "password", "time_zone", "home_zip"], False),
     ("login", "POST", "/accounts/login/", ["username", "password", "next"], False),
@@ -196,6 +197,7 @@ GOOD = {
     "password": b"correct-horse-battery",
     "time_zone": b"UTC",
     "frequency": b"daily",
+    "action": b"send",
 }
 
 

@@ -26,6 +26,8 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageList
 
+from accounts.phones import mask_phone
+
 from .base import Permanent, Result, Sent, Transient
 
 SEND_TIMEOUT_S: float = 10  # seconds for Twilio to answer one send
@@ -208,36 +210,6 @@ def _print_to_console(to: str, body: str) -> Sent:
         sys.stdout.write(text)
         sys.stdout.flush()
     return Sent(provider_id=f"console-{uuid.uuid4().hex}")
-
-
-# --- phone numbers -----------------------------------------------------------------------------
-
-# ITU-T E.164 country codes are prefix-free: 1 and 7 are one digit; these are two; the rest three.
-_TWO_DIGIT_COUNTRY_CODES = frozenset(
-    "20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 "
-    "60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98".split()
-)
-
-
-def mask_phone(e164: str) -> str:
-    """A number as it may appear in logs and on screen: `+15551234567` → `+1 •••-•••-4567`;
-    elsewhere the country code, a bullet per hidden digit and the last four (`+44 ••••••-3456`)."""
-    digits = "".join(c for c in e164 if c.isdigit())
-    if len(digits) <= 4:
-        return "•" * len(digits)
-    if not e164.strip().startswith("+"):
-        return "•" * (len(digits) - 4) + "-" + digits[-4:]
-    if digits[0] in "17":
-        country = digits[0]
-    elif digits[:2] in _TWO_DIGIT_COUNTRY_CODES:
-        country = digits[:2]
-    else:
-        country = digits[:3]
-    national = digits[len(country) :]
-    if country == "1" and len(national) == 10:
-        return f"+1 •••-•••-{national[-4:]}"
-    hidden = max(len(national) - 4, 0)
-    return f"+{country} {'•' * hidden}-{national[-4:]}" if hidden else f"+{country} {national}"
 
 
 # --- the text ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accounts.phones import mask_phone, parse_mobile
+from tests.factories import UserFactory
 
 
 @pytest.mark.parametrize(
@@ -86,3 +87,15 @@ def test_any_text_is_a_number_or_a_validation_error(typed):
 )
 def test_masked_numbers_keep_the_country_and_last_four_digits(e164, masked):
     assert mask_phone(e164) == masked
+
+
+def test_staff_see_the_phone_masked_in_the_user_admin(admin_client, db):
+    user = UserFactory(phone_number="+12015550123", phone_verified=True)
+
+    listing = admin_client.get("/admin/accounts/user/").content.decode()
+    change = admin_client.get(f"/admin/accounts/user/{user.pk}/change/").content.decode()
+
+    for page in (listing, change):
+        assert "+1 •••-•••-0123" in page
+        assert "2015550123" not in page
+    assert admin_client.get("/admin/accounts/phoneverification/").status_code == 404  # codes are not staff's to see

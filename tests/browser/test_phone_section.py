@@ -73,6 +73,7 @@ def test_shopper_verifies_and_removes_a_phone_in_place(live_server, page: Page, 
     expect(section.get_by_label("Mobile number")).to_be_visible()
     assert User.objects.get(pk=shopper.pk).phone_number == ""
     assert page.evaluate("window.__marker") == "no reload"
+    expect(page.locator("#section-channels")).to_have_count(1)  # refreshed out of band, in place
     assert csp_errors == []
     assert [m["to"] for m in twilio_peer.messages] == ["+12015550123"]
 

@@ -18,7 +18,7 @@ def migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_suppressed_email_becomes_a_disabled_address_and_back():
     user = UserFactory(email="Dana@Example.com")
     try:

@@ -1,5 +1,6 @@
 """One list of channels: each channel module declares its name and words, and everything else reads the registry."""
 
+import pytest
 from django.test import Client
 
 from alerts.api import DealAlertRuleSerializer
@@ -28,4 +29,7 @@ def test_a_built_channel_declares_its_own_words_and_only_built_ones_can_send():
     assert (email.name, email.label, email.in_words) == ("email", "Email", "email")
     assert (channels.LABELS["sms"], channels.IN_WORDS["sms"]) == ("SMS", "SMS")
     assert channels.SETUP_HINTS["sms"] == "add and verify a mobile number first"
-    assert channels.available() == {"email"}
+    assert channels.available() == {"email", "sms"}
+    assert channels.DAILY_CAPS == {"sms": 5}
+    with pytest.raises(KeyError):
+        channels.get("push")  # offered, not built yet

@@ -13,6 +13,7 @@ from accounts.models import PhoneVerification, User
 from dealalerts import encryption
 from notifications import phone
 from notifications.models import NotificationPreferences
+from tests.concurrency import run_twice_at_once
 from tests.factories import UserFactory
 from tests.queries import count_queries
 
@@ -403,3 +404,25 @@ def test_queries_per_request_are_pinned(client, shopper, twilio_peer):
     # savepoint/release pairs are queries too: each atomic block is two
     # verifying also marks the number verified on the SMS channel (one upsert)
     assert (sending, pending, verifying, removing) == (5, 1, 6, 5)
+
+
+def test_without_twilio_the_code_is_printed_and_still_verifies(client, shopper, settings, capsys):
+    settings.TWILIO_ACCOUNT_SID = ""  # as in `make run`: the console twin prints the text
+
+    assert client.post(PHONE, {"phone_number": NUMBER}, format="json").status_code == 202
+
+    printed = capsys.readouterr().out
+    assert "+1 •••-•••-0123" in printed and NUMBER not in printed
+    code = re.search(r"Deal Alerts code: (\d{6})\.", printed).group(1)
+    assert client.post(VERIFY, {"otp": code}, format="json").json() == {"phone_number": NUMBER, "verified": True}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_wrong_guesses_get_no_extra_tries(twilio_peer, django_db_serialized_rollback):
+    shopper = UserFactory()
+    signed_in(shopper).post(PHONE, {"phone_number": NUMBER}, format="json")
+    guess = wrong(last_code(twilio_peer))
+    for _ in range(3):  # six guesses, two at a time
+        answers = run_twice_at_once(lambda: signed_in(shopper).post(VERIFY, {"otp": guess}, format="json"))
+        assert [a.status_code for a in answers] == [400, 400]
+    assert PhoneVerification.objects.get(user=shopper).attempts == 5

@@ -166,24 +166,6 @@ def test_valid_signature_accepts_twilios_and_refuses_others(twilio_peer: TwilioP
     assert not sms.valid_signature(url, params, signature)
 
 
-# --- phone numbers on screen ----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("number", "masked"),
-    [
-        ("+15551234567", "+1 •••-•••-4567"),
-        ("+447911123456", "+44 ••••••-3456"),
-        ("+35312345678", "+353 ••••-5678"),
-        ("+79161234567", "+7 ••••••-4567"),
-        ("5551234567", "••••••-4567"),
-        ("+1234", "••••"),
-    ],
-)
-def test_mask_phone_keeps_the_country_and_last_four(number, masked):
-    assert sms.mask_phone(number) == masked
-
-
 # --- the text -------------------------------------------------------------------------------
 
 
