@@ -227,6 +227,11 @@ class Delivery(models.Model):
         return f"{self.channel} {self.status}: {self.dedup_key}"
 
     @property
+    def printed(self) -> bool:
+        """Printed to the worker's console instead of sent: the site has no credentials for the provider."""
+        return self.status == DeliveryStatus.SENT and self.provider_id.startswith("console-")
+
+    @property
     def note(self) -> str:
         """The reason, less what the status already says (for the history page)."""
         return delivery_note(self.status, self.reason, self.last_error)

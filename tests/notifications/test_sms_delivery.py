@@ -151,3 +151,18 @@ def test_sms_only_for_urgent_deals_sends_ordinary_ones_by_email(twilio_peer):
     assert sms_row(ordinary).reason == "not by SMS: SMS is kept for urgent deals"
     urgent = deal_for(user, channels=(), deal_score=0.95)
     assert sms_row(urgent).status == DeliveryStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_without_twilio_a_deal_text_is_printed_and_the_history_says_so_not_sent(settings, capsys):
+    settings.TWILIO_ACCOUNT_SID = ""  # as in `make run`
+    user = sms_user()
+    notification = deal_for(user, title="Road bike", price="120.00")
+    assert deliver([sms_row(notification).pk]).sent == 1
+    printed = capsys.readouterr().out
+    assert "SMS to +1 •••-•••-0123 (printed: no Twilio credentials set)" in printed
+    assert "Deal: Road bike - $120" in printed
+    client = Client()
+    client.force_login(user)
+    page = client.get("/notifications/").content.decode()
+    assert "Printed at" in page and "no SMS provider is set up on this site" in page

@@ -93,3 +93,17 @@ def test_texts_only_for_urgent_deals_is_a_setting_on_the_page_and_in_the_api(twi
     assert body["sms_urgent_only"] is False and body["channels"] == ["sms"]
     client.post("/notifications/settings/channels/", {"channels": ["email"]})  # no box shown: unchanged
     assert api(user).get("/api/notification-preferences/summary").json()["sms_urgent_only"] is False
+
+
+def test_saving_channels_refreshes_the_test_buttons_in_place(twilio_peer):
+    user = sms_user()
+    client = Client()
+    client.force_login(user)
+    section = client.post(
+        "/notifications/settings/channels/", {"channels": ["email"]}, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert 'id="section-test" hx-swap-oob="true"' in section and "Send me a test SMS" not in section
+    section = client.post(
+        "/notifications/settings/channels/", {"channels": ["email", "sms"]}, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert "Send me a test SMS" in section
