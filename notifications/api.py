@@ -72,12 +72,14 @@ class ChannelsSerializer(serializers.ModelSerializer):
         if repeated := _duplicates(value):
             raise serializers.ValidationError(f"“{repeated[0]}” is listed more than once.")
         prefs: NotificationPreferences = self.instance
-        verified = preferences.verified_channels(prefs.user, prefs)
+        problems = preferences.unreachable_because(prefs.user, prefs, list(prefs.user.addresses.all()))
         if preferences.email_awaiting_confirmation(prefs.user, prefs):
-            verified |= {"email"}  # it may stay on: it starts working once the address is confirmed
+            problems["email"] = ""  # it may stay on: it starts working once the address is confirmed
         for channel in value:
-            if channel not in verified:
+            if problems[channel] == "not set up":
                 raise serializers.ValidationError(f"{CHANNEL_LABELS[channel]} is not set up: {SETUP_HINTS[channel]}.")
+            if problems[channel] and channel not in prefs.channels:
+                raise serializers.ValidationError(f"{CHANNEL_LABELS[channel]} is {problems[channel]}.")
         return [c for c in CHANNELS if c in value]
 
     def update(self, instance, validated_data):

@@ -107,3 +107,15 @@ def test_saving_channels_refreshes_the_test_buttons_in_place(twilio_peer):
         "/notifications/settings/channels/", {"channels": ["email", "sms"]}, headers={"HX-Request": "true"}
     ).content.decode()
     assert "Send me a test SMS" in section
+
+
+def test_turning_sms_on_after_stop_says_to_reply_start(twilio_peer):
+    from django.utils import timezone
+
+    from notifications.delivery import opt_out
+
+    user = sms_user()
+    opt_out(user.pk, "sms", timezone.now())
+    response = api(user).patch("/api/notification-preferences/channels", {"channels": ["email", "sms"]}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"channels": ["SMS is off because you replied STOP: reply START to turn texts back on."]}
