@@ -41,6 +41,12 @@ def deal_message(notification: Notification, channel: str, key: str, *, delivery
         image=listing.image_url or "",
         urgent=notification.urgent,
         unsubscribe_url=context["unsubscribe_url"],
+        description=listing.description,
+        facts=deal_facts(notification),
+        footer=f"{listing.get_source_display()} · {_alerts(notification)}",
+        timestamp=notification.created_at,
+        score=listing.deal_score,
+        topic=f"listing-{listing.pk}",
         metadata={
             "dedup_key": key,
             "delivery_id": str(delivery_id or ""),
@@ -48,6 +54,33 @@ def deal_message(notification: Notification, channel: str, key: str, *, delivery
             "user_id": str(notification.user_id),
         },
     )
+
+
+def deal_facts(notification: Notification) -> tuple[tuple[str, str], ...]:
+    """The facts a card shows about a deal, in order; a fact the listing lacks is left out."""
+    listing = notification.listing
+    facts = [("Price", formatting.money(listing.price, listing.currency))]
+    if listing.deal_score is not None:
+        score = formatting.deal_score(listing.deal_score)
+        explained = f": {listing.deal_score_explanation}" if listing.deal_score_explanation else ""
+        facts.append(("Deal score", f"{score}{explained}"))
+    if listing.condition:
+        facts.append(("Condition", listing.get_condition_display()))
+    if listing.zip_code:
+        facts.append(("Where", f"ZIP {listing.zip_code}"))
+    whys = [
+        f"“{s.get('name', '')}”: {s['why']}" if s.get("why") else f"“{s.get('name', '')}”" for s in notification.sources
+    ]
+    if whys:
+        facts.append(("Why", "; ".join(whys)))
+    return tuple(facts)
+
+
+def _alerts(notification: Notification) -> str:
+    names = [name for name in notification.source_names if name]
+    if not names:
+        return "Deal Alerts"
+    return f"alert{'s' if len(names) > 1 else ''}: {', '.join(names)}"
 
 
 def composed_message(kind: str, composed: emails.Composed, *, user_id: int, metadata: dict[str, str]) -> Message:

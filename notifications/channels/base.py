@@ -9,6 +9,7 @@ the address, fall back — is decided once, in `delivery` and the policy, for ev
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,13 @@ class Message:
     image: str = ""  # an absolute URL, when there is a picture
     urgent: bool = False
     unsubscribe_url: str = ""  # one-click unsubscribe (email's List-Unsubscribe)
+    # For media that show a card (a Discord embed, a push notification):
+    description: str = ""  # what the seller wrote, untrimmed: each channel trims to its limits
+    facts: tuple[tuple[str, str], ...] = ()  # ("Price", "$300"), ("Deal score", "92%: …"), ("Why", "…")
+    footer: str = ""  # where it came from and what matched: "Craigslist · alerts: Cheap ThinkPads"
+    timestamp: datetime | None = None
+    score: float | None = None  # the deal score, 0–1, when there is one (a card's colour)
+    topic: str = ""  # what it is about, so a newer message on it can replace an unread older one
     metadata: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # echoed back by webhooks
 
 

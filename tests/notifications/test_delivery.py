@@ -227,3 +227,22 @@ def test_urgent_deliveries_go_to_their_own_queue():
 
 def disabled_email(user) -> Address:
     return Address.objects.get(user=user, channel="email", disabled_at__isnull=False)
+
+
+@pytest.mark.django_db
+def test_a_deal_message_carries_the_facts_a_card_shows():
+    from notifications.content import deal_message
+
+    user = UserFactory()
+    item = ListingFactory(title="Trek road bike", price="420.00", deal_score=0.82, condition="good", zip_code="94103")
+    item.deal_score_explanation = "18% under similar bikes"
+    item.save()
+    source = RuleSource(4, "Road bikes", "$420 is at most $500")
+    [notification] = notify([DealEvent(user.pk, item.pk, source)])
+    message = deal_message(notification, "email", "n1-email")
+    facts = dict(message.facts)
+    assert facts["Price"] == "$420" and facts["Deal score"] == "82%: 18% under similar bikes"
+    assert facts["Condition"] == "Good" and facts["Where"] == "ZIP 94103"
+    assert facts["Why"] == "“Road bikes”: $420 is at most $500"
+    assert message.footer.endswith("· alert: Road bikes") and message.topic == f"listing-{item.pk}"
+    assert message.score == 0.82 and message.timestamp == notification.created_at
