@@ -46,6 +46,8 @@ def what_to_enter() -> str:
         for region in regions
         if (example := _example(region))
     ]
+    if not names:  # SMS_ALLOWED_COUNTRIES is empty (or names none the library knows): no number is accepted
+        return "Texts are not offered on this site."
     places = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
     first = _example(regions[0]) if regions else None
     like = f", like {phonenumbers.format_number(first, PhoneNumberFormat.INTERNATIONAL)}" if first else ""

@@ -15,7 +15,7 @@ from accounts.models import User
 from . import channels, emails, links
 from .content import composed_message
 from .models import Address
-from .preferences import addresses_on, preferences_for, verified_channels
+from .preferences import addresses_on, policy_preferences, preferences_for, verified_channels
 
 
 def record(address: Address, **state: object) -> Address:
@@ -46,8 +46,37 @@ def disable(address: Address, reason: str, now: datetime | None = None) -> bool:
     if newly and address.channel != "email":  # a dead email address cannot be told by email; the pages say it
         from .tasks import tell_address_disabled
 
-        transaction.on_commit(lambda: tell_address_disabled.delay(row.pk))
+        user = address.user
+        prefs = policy_preferences(user, preferences_for(user))
+        at = prefs.wait_until(now, urgent=False)  # an account notice keeps quiet hours too
+        transaction.on_commit(lambda: tell_address_disabled.apply_async(args=[row.pk], eta=at))
     return bool(newly)
+
+
+def opt_out(address: Address, now: datetime | None = None) -> None:
+    """The person asked the provider to stop (STOP, or Twilio's 21610): nothing more goes to this address
+    until they opt back in. Recorded every time, so the latest STOP is the one shown."""
+    row = record(address)
+    now = now or timezone.now()
+    Address.objects.filter(pk=row.pk).update(opted_out_at=now)
+    address.pk, address.opted_out_at = row.pk, now
+
+
+def opt_in(address: Address) -> bool:
+    """START: the address may be used again; True when it had opted out."""
+    if address.pk is None:
+        return False
+    address.opted_out_at = None
+    return bool(Address.objects.filter(pk=address.pk, opted_out_at__isnull=False).update(opted_out_at=None))
+
+
+def honour(addresses: list[Address], outcome: channels.Permanent, now: datetime | None = None) -> None:
+    """What a provider's final refusal means for the addresses it was sent to: dead ones disabled, opt-outs kept."""
+    for address in addresses:
+        if outcome.address_dead and address.disabled_at is None:
+            disable(address, outcome.error, now)
+        elif outcome.opted_out and address.opted_out_at is None:
+            opt_out(address, now)
 
 
 def notice_message(address: Address) -> channels.Message | None:

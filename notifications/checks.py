@@ -1,8 +1,9 @@
 """`manage.py check --deploy`: sending through an ESP without a webhook secret is an error."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
+from .channels import twilio
 from .webhooks import configured_esp, webhook_secret
 
 
@@ -20,5 +21,19 @@ def esp_webhook_secret(app_configs, **kwargs) -> list[Error]:
                 "complaints go unrecorded and email keeps going to dead addresses."
             ),
             id="notifications.E001",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def sms_provider(app_configs, **kwargs) -> list[Warning]:
+    """Without Twilio, texts (codes included) are printed to the worker's console: fine in development only."""
+    if twilio.configured():
+        return []
+    return [
+        Warning(
+            "No Twilio credentials: SMS, verification codes included, are printed to the console, not sent.",
+            hint="Set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER (or TWILIO_MESSAGING_SERVICE_SID).",
+            id="notifications.W002",
         )
     ]

@@ -6,7 +6,7 @@ rows whose worker died mid-send.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import groupby
 from time import monotonic
 
@@ -19,10 +19,11 @@ from dealalerts.db import update_rows
 
 from . import addresses as address_state
 from . import channels, content, policy
-from .models import Address, ChannelDayCount, Delivery, DeliveryStatus, NotificationPreferences
+from .models import Address, ChannelDayCount, Delivery, DeliveryStatus
 from .preferences import addresses_on, policy_preferences, preferences_for, preferences_missing, stored_addresses
 
 DELIVERY_BATCH = 100
+DELIVER_SOFT_LIMIT_S = 120  # the deliver task's soft time limit; a batch hands back its unsent rows before it
 SWEEP_LIMIT = 5000
 
 
@@ -103,7 +104,8 @@ def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchRes
     result.claimed = len(claimed)
     if not claimed:
         return result
-    hand_back_at = monotonic() + settings.NOTIFICATIONS_SENDING_TIMEOUT / 2
+    # Before the sweep may take the rows back, and before the task's soft time limit interrupts a send.
+    hand_back_at = monotonic() + min(settings.NOTIFICATIONS_SENDING_TIMEOUT / 2, DELIVER_SOFT_LIMIT_S - 20)
     rows = list(
         Delivery.objects.filter(id__in=claimed)
         .select_related("notification__listing", "notification__user__notification_preferences")
@@ -151,23 +153,32 @@ def _attempt(delivery: Delivery, channel: channels.Channel, stored: list[Address
 def _send(attempt: Attempt, channel: channels.Channel) -> channels.Result | str:
     """Send one claimed row, or say why not now: 'skipped' or 'deferred' (already settled)."""
     delivery = attempt.delivery
-    blocked = _blocked_reason(attempt, channel)
-    if blocked:
-        _settle_skipped(delivery, blocked)
+    now = timezone.now()
+    if delivery.channel not in attempt.prefs.channels:  # the user's choice since: nothing stands in for it
+        _settle_skipped(delivery, f"skipped: you turned {channel.in_words} off")
         return "skipped"
-    wait = policy.send_time(timezone.now(), attempt.prefs, urgent=delivery.urgent)
+    blocked = _blocked_reason(attempt, channel)
+    if blocked:  # the address stopped working, or opted out, since it was queued: the policy may fall back
+        _settle_skipped(delivery, f"skipped: {blocked}")
+        fall_back(attempt, blocked, now)
+        return "skipped"
+    wait = policy.send_time(now, attempt.prefs, urgent=delivery.urgent)
     if wait is not None:  # queued just before quiet hours began, and reached a worker just after
         _settle_deferred(delivery, wait)
         return "deferred"
-    if channel.daily_cap is not None and not reserve(delivery, channel.daily_cap):
+    day = now.astimezone(delivery.notification.user.time_zone).date()  # the cap is per day of sending
+    if channel.daily_cap is not None and not reserve(delivery, channel.daily_cap, day):
         why = f"{channel.label} daily limit of {channel.daily_cap} reached"
-        _settle_skipped(delivery, f"not by {channel.in_words}: {why}")
-        fall_back(attempt, why)
-        return "skipped"
+        if policy.FALLBACK_CHANNEL in attempt.prefs.own_channels:  # email has it, or gets it now
+            _settle_skipped(delivery, f"not by {channel.in_words}: {why}")
+            fall_back(attempt, why, now)
+            return "skipped"
+        _settle_deferred(delivery, policy.tomorrow(channel.name, why, attempt.prefs, now, urgent=delivery.urgent))
+        return "deferred"
     message = content.deal_message(delivery.notification, channel.name, delivery.dedup_key, delivery_id=delivery.pk)
     outcome = send_to_addresses(channel, [a for a in attempt.addresses if a.usable], message, delivery.dedup_key)
     if channel.daily_cap is not None and not isinstance(outcome, channels.Sent):
-        unreserve(delivery)  # what never reached the user does not count toward the cap
+        unreserve(delivery, day)  # what never reached the user does not count toward the cap
     return outcome
 
 
@@ -218,28 +229,26 @@ def release(deliveries: list[Delivery]) -> int:
 
 
 def _blocked_reason(attempt: Attempt, channel: channels.Channel) -> str:
-    """Why a claimed row must not go out after all: the user changed their mind since it was queued."""
+    """Why a claimed row must not go out after all: its address changed, died or opted out since it was
+    queued, or the channel is now kept for urgent deals."""
     delivery = attempt.delivery
     user = delivery.notification.user
-    if delivery.channel not in attempt.prefs.channels:
-        return f"skipped: you turned {channel.in_words} off"
     blocked = channel.blocked_because(user, user.notification_preferences, attempt.addresses)
-    # Kept for urgent deals since it was queued ("SMS only for urgent deals"); its cap is `reserve`'s.
-    blocked = blocked or attempt.prefs.held_back_because(channel.name, delivery.urgent, {})
-    return f"skipped: {blocked}" if blocked else ""
+    return blocked or attempt.prefs.held_back_because(channel.name, delivery.urgent, {})
 
 
 # --- per-channel daily caps: reserved one message at a time, exact under concurrency -----------
 
 
-def reserve(delivery: Delivery, cap: int) -> bool:
-    """Take one of today's `cap` messages on this channel for the delivery's user; False when none is left.
+def reserve(delivery: Delivery, cap: int, day: date) -> bool:
+    """Take one of `cap` messages on this channel for the delivery's user on their local `day` (of sending);
+    False when none is left.
 
     One conditional upsert: concurrent workers queue on the counter's row, so at the cap exactly
     `cap` of them win, however many try at once.
     """
     table = ChannelDayCount._meta.db_table
-    user_id, day = delivery.notification.user_id, delivery.notification.local_day
+    user_id = delivery.notification.user_id
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (user_id, channel, local_day, count) VALUES (%s, %s, %s, 1) "
@@ -250,11 +259,11 @@ def reserve(delivery: Delivery, cap: int) -> bool:
         return cursor.fetchone() is not None
 
 
-def unreserve(delivery: Delivery) -> None:
+def unreserve(delivery: Delivery, day: date) -> None:
     ChannelDayCount.objects.filter(
         user_id=delivery.notification.user_id,
         channel=delivery.channel,
-        local_day=delivery.notification.local_day,
+        local_day=day,
         count__gt=0,
     ).update(count=F("count") - 1)
 
@@ -289,30 +298,13 @@ def fail(attempt: Attempt, outcome: channels.Permanent | channels.Transient, now
     delivery = attempt.delivery
     label = channels.LABELS.get(delivery.channel, delivery.channel)
     why = f"{label} failed"
-    if isinstance(outcome, channels.Permanent) and outcome.address_dead:
-        for address in attempt.addresses:
-            if address.usable:
-                address_state.disable(address, outcome.error, now)
-        why = f"{label} stopped working: {outcome.error}"
-    elif isinstance(outcome, channels.Permanent) and outcome.opted_out:
-        opt_out(delivery.notification.user_id, delivery.channel, now)
-        why = f"you opted out of {label}"
+    if isinstance(outcome, channels.Permanent):
+        address_state.honour([a for a in attempt.addresses if a.usable], outcome, now)
+        if outcome.address_dead:
+            why = f"{label} stopped working: {outcome.error}"
+        elif outcome.opted_out:
+            why = f"you opted out of {label}"
     fall_back(attempt, why, now)
-
-
-def opt_out(user_id: int, channel: str, now: datetime) -> bool:
-    """The person told the provider to stop (an SMS STOP): the channel goes off for them; True when it was on."""
-    with transaction.atomic():
-        prefs = NotificationPreferences.objects.select_for_update().filter(user_id=user_id).first()
-        if prefs is None or channel not in prefs.channels:
-            return False
-        prefs.channels = [c for c in prefs.channels if c != channel]
-        fields = ["channels", "updated_at"]
-        if channel == "sms":
-            prefs.sms_opted_out_at = now
-            fields.append("sms_opted_out_at")
-        prefs.save(update_fields=fields)
-    return True
 
 
 def _settle_skipped(delivery: Delivery, reason: str) -> None:

@@ -19,7 +19,7 @@ from listings.models import Listing
 
 from . import delivery, policy
 from .channels import DAILY_CAPS
-from .models import CHANNELS, Delivery, DeliveryStatus, Kind, Notification
+from .models import CHANNELS, ChannelDayCount, Delivery, DeliveryStatus, Kind, Notification
 from .preferences import category_slug_paths, ensure_preferences, policy_preferences, stored_addresses
 
 
@@ -112,7 +112,7 @@ def notify(events: list[DealEvent], *, now: datetime | None = None) -> list[Noti
             if outcome.counts_toward_cap:
                 counts[user_id] += 1
             for decision in outcome.decisions:
-                if decision.channel in DAILY_CAPS and decision.action in (policy.Action.SEND, policy.Action.DEFER):
+                if decision.channel in DAILY_CAPS and decision.action == policy.Action.SEND:
                     channel_counts[user_id][decision.channel] += 1
             notification = Notification(
                 user_id=user_id,
@@ -151,27 +151,30 @@ def notify(events: list[DealEvent], *, now: datetime | None = None) -> list[Noti
     return [n for n, _ in created]
 
 
-ON_THEIR_WAY = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED, DeliveryStatus.SENDING, DeliveryStatus.SENT)
-
-
 def _capped_channel_counts(users: dict, local_day: dict) -> dict[int, Counter]:
-    """Today's messages sent or on their way on each capped channel (SMS), per user: one query.
+    """Today's messages on each capped channel (SMS), per user: those sent today (the counter the
+    send-time reservation keeps) and those queued to go now. Two queries.
 
-    What the policy plans with; the cap itself is enforced at send time (`delivery.reserve`),
-    exactly, whatever two producers planning at once may have thought.
+    What the policy plans with; the cap itself is enforced when a message leaves
+    (`delivery.reserve`, per local day of sending), exactly, whatever two producers planning at
+    once may have thought. Messages deferred to later count on the day they go.
     """
     counts: dict[int, Counter] = defaultdict(Counter)
     if not DAILY_CAPS:
         return counts
-    rows = Delivery.objects.filter(
-        notification__user_id__in=users,
-        notification__local_day__in=set(local_day.values()),
-        channel__in=list(DAILY_CAPS),
-        status__in=ON_THEIR_WAY,
-    ).values_list("notification__user_id", "notification__local_day", "channel")
-    for user_id, day, channel in rows:
+    sent = ChannelDayCount.objects.filter(
+        user_id__in=users, channel__in=list(DAILY_CAPS), local_day__in=set(local_day.values())
+    ).values_list("user_id", "local_day", "channel", "count")
+    for user_id, day, channel, count in sent:
         if day == local_day[user_id]:
-            counts[user_id][channel] += 1
+            counts[user_id][channel] += count
+    queued = Delivery.objects.filter(
+        notification__user_id__in=users,
+        channel__in=list(DAILY_CAPS),
+        status__in=(DeliveryStatus.PENDING, DeliveryStatus.SENDING),
+    ).values_list("notification__user_id", "channel")
+    for user_id, channel in queued:
+        counts[user_id][channel] += 1
     return counts
 
 

@@ -66,7 +66,6 @@ class NotificationPreferences(models.Model):
     sms_urgent_only = models.BooleanField(
         default=False, help_text="SMS only for urgent deals; the rest by the other channels."
     )
-    sms_opted_out_at = models.DateTimeField(null=True, blank=True, help_text="Replied STOP to one of our texts.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -95,6 +94,8 @@ class Address(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
+    # The person told the provider to stop (an SMS STOP, which Twilio then enforces) until they say START.
+    opted_out_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -108,7 +109,7 @@ class Address(models.Model):
 
     @property
     def usable(self) -> bool:
-        return self.verified_at is not None and self.disabled_at is None
+        return self.verified_at is not None and self.disabled_at is None and self.opted_out_at is None
 
 
 class ChannelDayCount(models.Model):

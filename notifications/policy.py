@@ -94,10 +94,13 @@ class Preferences:
         label = self.labels.get(channel, channel)
         if channel in self.urgent_only and not urgent:
             return f"{label} is kept for urgent deals"
-        cap = self.channel_caps.get(channel)
-        if cap is not None and channel_sent_today.get(channel, 0) >= cap:
-            return f"{label} daily limit of {cap} reached"
+        if self.capped(channel, channel_sent_today):
+            return f"{label} daily limit of {self.channel_caps[channel]} reached"
         return ""
+
+    def capped(self, channel: str, channel_sent_today: Mapping[str, int]) -> bool:
+        cap = self.channel_caps.get(channel)
+        return cap is not None and channel_sent_today.get(channel, 0) >= cap
 
     def wait_until(self, at: datetime, urgent: bool) -> datetime | None:
         """When a message due at `at` may leave: None when it may then, else the end of the quiet hours."""
@@ -233,8 +236,7 @@ def decide(
             annotation = f"by {_joined(carriers, prefs.in_words)} instead: {'; '.join(held_back.values())}"
     skipped = [Decision(c, Action.SKIP, f"not by {prefs.in_words.get(c, c)}: {why}") for c, why in held_back.items()]
     if not carriers:
-        reason = f"held for the digest: {'; '.join(held_back.values())}"
-        return Outcome([Decision(c, Action.HOLD, reason) for c in held_back])
+        return Outcome([_nowhere_today(c, why, prefs, now, urgent, channel_sent_today) for c, why in held_back.items()])
 
     def every(action: Action, reason: str, not_before: datetime | None = None) -> Outcome:
         if annotation:
@@ -251,6 +253,26 @@ def decide(
     if until is not None:
         return every(Action.DEFER, _deferred_reason(until, prefs), until)
     return every(Action.SEND, "sent: urgent deal" if urgent and prefs.frequency != "immediate" else "sent")
+
+
+def _nowhere_today(
+    channel: str, why: str, prefs: Preferences, now: datetime, urgent: bool, channel_sent_today: Mapping[str, int]
+) -> Decision:
+    """A deal no channel may carry now: the digest takes it when the user gets one (email is on); a capped
+    channel that is all they have takes it tomorrow; a channel kept for urgent deals lets it go."""
+    if FALLBACK_CHANNEL in prefs.own_channels:
+        return Decision(channel, Action.HOLD, f"held for the digest: {why}")
+    if prefs.capped(channel, channel_sent_today):
+        return tomorrow(channel, why, prefs, now, urgent=urgent)
+    return Decision(channel, Action.SKIP, f"skipped: {why}")
+
+
+def tomorrow(channel: str, why: str, prefs: Preferences, now: datetime, *, urgent: bool) -> Decision:
+    """DEFER to the start of the user's next local day (or the end of quiet hours then), when a cap resets."""
+    next_day = now.astimezone(prefs.time_zone).date() + timedelta(days=1)
+    at = first_instant_at(next_day, time(0), prefs.time_zone)
+    at = prefs.wait_until(at, urgent) or at
+    return Decision(channel, Action.DEFER, f"deferred to tomorrow {at.astimezone(prefs.time_zone):%H:%M}: {why}", at)
 
 
 def _deferred_reason(until: datetime, prefs: Preferences) -> str:

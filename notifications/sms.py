@@ -1,22 +1,22 @@
 """What Twilio tells us after a text left: replies (STOP, START, HELP) and each text's fate.
 
 Replies follow the CTIA keywords Twilio itself honours on long codes: after STOP, Twilio refuses
-our texts to that number (error 21610) until the person sends START, so we turn SMS off for them
-at once and back on with START — the settings page and the history say which happened and when.
+our texts to that number (error 21610) until the person sends START, so the number's address is
+marked opted out at once (deals go by the user's other channels, saying why) and START clears it.
+SMS stays as the user set it in their settings: a START never turns on what they had not.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from dealalerts.encryption import digests
 
-from . import channels, delivery, links
-from .models import Delivery, DeliveryStatus, NotificationPreferences
-from .preferences import addresses_on, policy_preferences, preferences_for, stored_addresses
+from . import addresses, channels, delivery, links
+from .models import Delivery, DeliveryStatus
+from .preferences import addresses_on, policy_preferences, stored_addresses
 
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 START_WORDS = frozenset({"START", "UNSTOP", "YES"})
@@ -51,12 +51,12 @@ def received(from_: str, body: str, now: datetime | None = None) -> Reply:
     now = now or timezone.now()
     word = " ".join(body.split()).upper()
     if word in STOP_WORDS:
-        for user in users_texting_from(from_):
-            delivery.opt_out(user.pk, "sms", now)
+        for address in _addresses_of(from_):
+            addresses.opt_out(address, now)
         return Reply()
     if word in START_WORDS:
-        for user in users_texting_from(from_):
-            opt_back_in(user, now)
+        for address in _addresses_of(from_):
+            addresses.opt_in(address)
         return Reply()
     if word in HELP_WORDS:
         return Reply(
@@ -66,17 +66,11 @@ def received(from_: str, body: str, now: datetime | None = None) -> Reply:
     return Reply()
 
 
-def opt_back_in(user: User, now: datetime) -> bool:
-    """START: texts are allowed again and SMS is on; True when it was off."""
-    with transaction.atomic():
-        prefs = NotificationPreferences.objects.select_for_update().filter(user=user).first() or preferences_for(user)
-        if prefs.sms_opted_out_at is None and "sms" in prefs.channels:
-            return False
-        prefs.sms_opted_out_at = None
-        if "sms" not in prefs.channels:
-            prefs.channels = [c for c in channels.NAMES if c in {*prefs.channels, "sms"}]
-        prefs.save(update_fields=["channels", "sms_opted_out_at", "updated_at"])
-    return True
+def _addresses_of(phone: str) -> list:
+    """This number's SMS address of each user who entered it (its row made if it has none yet)."""
+    sms = channels.get("sms")
+    keys = set(digests(phone))
+    return [addresses.record(a) for user in users_texting_from(phone) for a in addresses_on(user, sms) if a.key in keys]
 
 
 def status_reported(key: str, message_sid: str, status: str, error_code: str, now: datetime | None = None) -> bool:
@@ -87,11 +81,13 @@ def status_reported(key: str, message_sid: str, status: str, error_code: str, no
     """
     now = now or timezone.now()
     found = (
-        Delivery.objects.filter(dedup_key=key, provider_id=message_sid, channel="sms")
+        Delivery.objects.filter(dedup_key=key, channel="sms")
         .select_related("notification__listing", "notification__user__notification_preferences")
         .first()
     )
-    if found is None:
+    # Our text: the key we put in its callback URL and, once recorded, the SID Twilio gave it. A callback
+    # may beat the worker's record of the SID; the signature already says Twilio sent it for this key.
+    if found is None or not message_sid or (found.provider_id and found.provider_id != message_sid) or not status:
         return False
     Delivery.objects.filter(pk=found.pk).update(provider_event=status[:20], provider_event_at=now)
     code = int(error_code) if error_code.isdecimal() else None
@@ -109,6 +105,7 @@ def status_reported(key: str, message_sid: str, status: str, error_code: str, no
         attempt = delivery.Attempt(
             found, policy_preferences(user, user.notification_preferences, stored), addresses_on(user, sms, stored)
         )
-        delivery.unreserve(found)  # it never reached them: it does not count toward today's five
+        sent_on = (found.sent_at or now).astimezone(user.time_zone).date()
+        delivery.unreserve(found, sent_on)  # it never reached them: it does not count toward that day's five
         delivery.fail(attempt, channels.Permanent(error, address_dead=code in DEAD_NUMBER_CODES), now)
     return True

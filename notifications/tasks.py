@@ -6,7 +6,7 @@ from django.utils import timezone
 from . import channels, delivery, digests
 
 
-@shared_task(name="notifications.deliver_batch", acks_late=True, soft_time_limit=120)
+@shared_task(name="notifications.deliver_batch", acks_late=True, soft_time_limit=delivery.DELIVER_SOFT_LIMIT_S)
 def deliver_batch(delivery_ids: list[int]) -> dict:
     """Send a batch of outbox rows; safe to run twice (each row is claimed by one worker only)."""
     return vars(delivery.deliver(delivery_ids))
@@ -42,10 +42,13 @@ def send_digest_batch(batch: list[list], now: str) -> dict:
     return vars(run)
 
 
-@shared_task(name="notifications.tell_address_disabled", acks_late=True, autoretry_for=(OSError,), max_retries=5)
-def tell_address_disabled(address_id: int) -> str:
-    """Email the user that one of their addresses stopped working (one email per disabling)."""
+@shared_task(name="notifications.tell_address_disabled", bind=True, acks_late=True, max_retries=8)
+def tell_address_disabled(self, address_id: int) -> str:
+    """Email the user that one of their addresses stopped working (one email per disabling); retried
+    with backoff while the ESP is down."""
     from .addresses import tell_disabled
 
     outcome = tell_disabled(address_id)
+    if isinstance(outcome, channels.Transient):
+        raise self.retry(countdown=max(outcome.retry_after or 0, 60 * 2**self.request.retries))
     return type(outcome).__name__ if outcome is not None else "nothing to send"

@@ -14,7 +14,7 @@ from django.conf import settings
 from accounts import rate_limits
 from accounts.models import User
 
-from . import addresses, channels, links
+from . import addresses, channels, delivery, links
 from .preferences import addresses_on, preferences_for, unreachable_because
 
 KEY_PREFIX = "test-sends"
@@ -62,16 +62,17 @@ def send_test(user: User, channel_name: str) -> TestSend:
     if why:
         raise NotReachable(f"{channel.label} is {why}.")
     _count(user, channel_name)
-    [address, *_] = [a for a in addresses_on(user, channel) if a.usable]
+    targets = [a for a in addresses_on(user, channel) if a.usable]
+    key = f"test-{user.pk}-{uuid.uuid4().hex[:12]}"
     with channel.session():
-        outcome = channel.send(address, test_message(user, channel_name), f"test-{user.pk}-{uuid.uuid4().hex[:12]}")
+        outcome = delivery.send_to_addresses(channel, targets, test_message(user, channel_name), key)
     if isinstance(outcome, channels.Sent):
         return TestSend(channel_name, True, _sent_in_words(channel, outcome))
-    if isinstance(outcome, channels.Permanent) and outcome.address_dead:
-        addresses.disable(address, outcome.error)
-        return TestSend(channel_name, False, f"Refused: {outcome.error}. We stopped using this address.")
     if isinstance(outcome, channels.Transient):
         return TestSend(channel_name, False, f"Could not send it now ({outcome.error}). Try again in a minute.")
+    addresses.honour(targets, outcome)  # as a deal's refusal would be: a dead address disabled, an opt-out kept
+    if outcome.address_dead:
+        return TestSend(channel_name, False, f"Refused: {outcome.error}. We stopped using this address.")
     return TestSend(channel_name, False, f"Refused: {outcome.error}")
 
 

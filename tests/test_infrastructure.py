@@ -84,15 +84,20 @@ def test_migrations_reverse_and_reapply(transactional_db, django_db_serialized_r
     assert not executor.migration_plan(executor.loader.graph.leaf_nodes())
 
 
-def test_check_deploy_is_clean_in_production_mode():
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECURE_HTTPS": "true",
-        "ALLOWED_HOSTS": "deals.example.com",
-        "SECRET_KEY": "x7!kQ2#pZr9@Lm4$Vw8^Nb6&Tc1*Hy5(Jd3)Fg0-Ks2+Ue7=Oa9~Ri4",
-    }
-    result = subprocess.run(
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECURE_HTTPS": "true",
+    "ALLOWED_HOSTS": "deals.example.com",
+    "SECRET_KEY": "x7!kQ2#pZr9@Lm4$Vw8^Nb6&Tc1*Hy5(Jd3)Fg0-Ks2+Ue7=Oa9~Ri4",
+    "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+    "TWILIO_AUTH_TOKEN": "a" * 32,
+    "TWILIO_PHONE_NUMBER": "+12015550100",
+}
+
+
+def check_deploy(**changes: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **PRODUCTION, **changes}
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -100,8 +105,17 @@ def test_check_deploy_is_clean_in_production_mode():
         text=True,
         timeout=60,
     )
+
+
+def test_check_deploy_is_clean_in_production_mode():
+    result = check_deploy()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_texts_would_only_be_printed():
+    result = check_deploy(TWILIO_ACCOUNT_SID="")
+    assert result.returncode != 0 and "notifications.W002" in result.stderr + result.stdout
 
 
 def test_cache_is_redis_when_configured():

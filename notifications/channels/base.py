@@ -80,6 +80,14 @@ class Permanent:
 Result = Sent | Transient | Permanent
 
 
+def retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header's seconds; None when absent or an HTTP date (then the backoff applies)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
 class Channel:
     """One way to reach a user. Each channel module declares the class attributes below (see `Naming`)."""
 
@@ -91,6 +99,7 @@ class Channel:
     # How the policy words an address that exists but cannot be used, after "Email is …".
     unverified_words: str = "not verified yet"
     disabled_words: str = "off because the address stopped working"
+    opted_out_words: str = "off because you asked the provider to stop"
 
     def configured(self) -> bool:
         """Whether this site can send on this channel at all (its provider's settings are there)."""
@@ -113,6 +122,8 @@ class Channel:
             return self.disabled_words
         if not any(a.verified_at is not None for a in live):
             return self.unverified_words
+        if all(a.opted_out_at is not None for a in live):
+            return self.opted_out_words
         return ""
 
     def blocked_because(self, user: "User", prefs: "NotificationPreferences", addresses: list["Address"]) -> str:

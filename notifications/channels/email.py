@@ -14,7 +14,7 @@ from requests.utils import get_netrc_auth
 
 from dealalerts.encryption import digests
 
-from .base import Channel, Message, Permanent, Result, Sent, Transient
+from .base import Channel, Message, Permanent, Result, Sent, Transient, retry_after_seconds
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -154,8 +154,4 @@ def send_message(message) -> Result:
 
 
 def _retry_after(response) -> float | None:
-    value = response.headers.get("Retry-After") if response is not None else None
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None  # an HTTP date; the backoff applies
+    return retry_after_seconds(response.headers.get("Retry-After") if response is not None else None)

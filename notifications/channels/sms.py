@@ -19,7 +19,7 @@ from .base import Channel, Message, Result
 if TYPE_CHECKING:
     from accounts.models import User
 
-    from ..models import Address, NotificationPreferences
+    from ..models import Address
 
 
 class SmsChannel(Channel):
@@ -30,6 +30,7 @@ class SmsChannel(Channel):
     daily_cap = 5
     unverified_words = "not verified yet: enter the code we texted you"
     disabled_words = "off because your number cannot receive our texts"
+    opted_out_words = "off because you replied STOP: reply START to turn texts back on"
 
     def addresses(self, user: "User", stored: list["Address"]) -> list["Address"]:
         """The user's mobile number, verified when they entered the code we texted, with its row's state."""
@@ -43,11 +44,6 @@ class SmsChannel(Channel):
         if not user.phone_verified:
             address.verified_at = None  # a new code is awaited for this number
         return [address]
-
-    def unreachable_because(self, user: "User", prefs: "NotificationPreferences", addresses: list["Address"]) -> str:
-        if prefs.sms_opted_out_at is not None:
-            return "off because you replied STOP: reply START to turn texts back on"
-        return super().unreachable_because(user, prefs, addresses)
 
     def send(self, address: "Address", message: Message, key: str) -> Result:
         body = twilio.sms_text(message.title, message.price, message.link, prefix=_prefix(message))

@@ -28,7 +28,7 @@ from twilio.rest.api.v2010.account.message import MessageList
 
 from accounts.phones import mask_phone
 
-from .base import Permanent, Result, Sent, Transient
+from .base import Permanent, Result, Sent, Transient, retry_after_seconds
 
 SEND_TIMEOUT_S: float = 10  # seconds for Twilio to answer one send
 
@@ -106,7 +106,7 @@ def send_text(to: str, body: str, *, status_callback: str = "", validity_s: int 
             **sender.from_fields,
         )
     except (TwilioRestException, TwilioServiceException) as error:
-        return _classify(error, sender.http.last_headers)
+        return _classify(error, sender.http.last_headers, to)
     except requests.RequestException as error:  # refused, reset, timed out: Twilio may not have it
         return Transient(f"Twilio unreachable: {type(error).__name__}: {error}"[:500])
     return Sent(provider_id=message.sid or "")
@@ -177,14 +177,15 @@ def _sender() -> _Sender:
     return sender
 
 
-def _classify(error: TwilioRestException | TwilioServiceException, headers: dict[str, str]) -> Result:
+def _classify(error: TwilioRestException | TwilioServiceException, headers: dict[str, str], to: str) -> Result:
+    """Twilio's answer as a result; the number, which Twilio's messages quote, masked (they are stored and shown)."""
     status = error.status or 0
     code = error.code or status
     if isinstance(error, TwilioServiceException):
         message = error.detail or error.title
     else:  # the library prefixes Twilio's message with what it was doing
         message = str(error.msg).removeprefix("Unable to create record: ")
-    text = f"Twilio {code}: {message}"[:500]
+    text = f"Twilio {code}: {_without_number(str(message), to)}"[:500]
     if code == RATE_LIMITED_CODE or status == 429 or status >= 500:
         return Transient(text, retry_after=_retry_after(headers))
     if code in ADDRESS_DEAD_CODES:
@@ -194,12 +195,16 @@ def _classify(error: TwilioRestException | TwilioServiceException, headers: dict
     return Permanent(text)
 
 
+def _without_number(text: str, to: str) -> str:
+    national = to.removeprefix("+1") if to.startswith("+1") else to.removeprefix("+")
+    for form in (to, national):
+        if form and len(form) >= 7:
+            text = text.replace(form, mask_phone(to))
+    return text
+
+
 def _retry_after(headers: dict[str, str]) -> float | None:
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None  # an HTTP date; the backoff applies
+    return retry_after_seconds(next((v for k, v in headers.items() if k.lower() == "retry-after"), None))
 
 
 def _print_to_console(to: str, body: str) -> Sent:

@@ -8,7 +8,7 @@ hours, nothing beyond any cap, nothing twice.
 
 import heapq
 from collections import Counter
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -25,6 +25,7 @@ from notifications.policy import (
     in_window,
     retry_at,
     send_time,
+    tomorrow,
 )
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -56,14 +57,30 @@ def test_sms_has_a_daily_cap_of_five_and_the_sixth_deal_goes_by_the_other_channe
     assert sixth.decisions[1].reason == "not by SMS: SMS daily limit of 5 reached"
 
 
-def test_an_sms_only_rule_past_the_cap_falls_back_to_the_users_other_channels_or_the_digest():
+def test_an_sms_only_rule_past_the_cap_falls_back_to_the_users_other_channels_or_waits_for_tomorrow():
     by_email = decide(Event(channels=("sms",)), prefs(), NOON_LA, 0, {"sms": 5})
     assert actions(by_email) == [("email", Action.SEND), ("sms", Action.SKIP)]
     assert "by email instead: SMS daily limit of 5 reached" in by_email.decisions[0].reason
+    # Email verified but off: no digest will come, so the text waits for the cap to reset.
     only_sms = prefs(channels=("sms",))
-    held = decide(Event(channels=("sms",)), only_sms, NOON_LA, 0, {"sms": 5})
-    assert actions(held) == [("sms", Action.HOLD)]
-    assert held.decisions[0].reason == "held for the digest: SMS daily limit of 5 reached"
+    later = decide(Event(channels=("sms",)), only_sms, NOON_LA, 0, {"sms": 5})
+    assert actions(later) == [("sms", Action.DEFER)]
+    assert later.decisions[0].not_before == datetime(2026, 11, 26, 8, 0, tzinfo=UTC)  # midnight in Los Angeles
+    assert later.decisions[0].reason == "deferred to tomorrow 00:00: SMS daily limit of 5 reached"
+    quiet = prefs(channels=("sms",), quiet_start=time(22), quiet_end=time(7))
+    assert decide(Event(channels=("sms",)), quiet, NOON_LA, 0, {"sms": 5}).decisions[0].reason == (
+        "deferred to tomorrow 07:00: SMS daily limit of 5 reached"
+    )
+    # With email on, a digest will come: it takes the deal.
+    email_on_but_rule_sms_only = prefs(channels=("email", "sms"), urgent_only=frozenset({"sms"}))
+    held = decide(
+        Event(channels=("sms",)), prefs(channels=("sms",), verified=frozenset({"sms"})), NOON_LA, 0, {"sms": 5}
+    )
+    assert actions(held) == [("sms", Action.DEFER)]
+    assert actions(decide(Event(channels=("sms",)), email_on_but_rule_sms_only, NOON_LA, 0)) == [
+        ("email", Action.SEND),
+        ("sms", Action.SKIP),
+    ]
 
 
 def test_sms_only_for_urgent_deals():
@@ -108,82 +125,112 @@ def test_one_fallback_email_at_a_time_quiet_hours_allow():
 
 walls = st.times().map(lambda t: t.replace(second=0, microsecond=0))
 answers = st.sampled_from(["sent", "sent", "sent", "transient", "permanent"])
+zones = st.sampled_from(["America/Los_Angeles", "Europe/London", "Australia/Sydney", "Asia/Kolkata", "UTC"])
+# Days around the 2026 clock changes (US: Mar 8, Nov 1; UK: Mar 29, Oct 25; Sydney: Apr 5, Oct 4) and an ordinary one.
+first_days = st.sampled_from(
+    ["2026-03-07", "2026-03-28", "2026-04-04", "2026-10-03", "2026-10-24", "2026-10-31", "2026-11-25"]
+)
 
 
 @settings(max_examples=250, deadline=None)
 @given(
-    arrivals=st.lists(st.integers(min_value=0, max_value=24 * 60 - 1), min_size=1, max_size=25),
+    arrivals=st.lists(st.integers(min_value=0, max_value=48 * 60 - 1), min_size=1, max_size=30),
+    zone=zones,
+    first_day=first_days,
     quiet=st.one_of(st.none(), st.tuples(walls, walls)),
     rule_channels=st.sampled_from([(), ("sms",), ("email", "sms"), ("email",)]),
+    email_on=st.booleans(),
     urgent_in_quiet_hours=st.booleans(),
     urgent_only=st.booleans(),
-    scores=st.lists(st.one_of(st.none(), st.floats(min_value=0, max_value=1)), min_size=25, max_size=25),
+    scores=st.lists(st.one_of(st.none(), st.floats(min_value=0, max_value=1)), min_size=30, max_size=30),
     provider=st.lists(answers, min_size=200, max_size=200),
 )
 def test_retries_and_fallbacks_never_leave_in_quiet_hours_never_pass_a_cap_never_send_twice(
-    arrivals, quiet, rule_channels, urgent_in_quiet_hours, urgent_only, scores, provider
+    arrivals, zone, first_day, quiet, rule_channels, email_on, urgent_in_quiet_hours, urgent_only, scores, provider
 ):
+    """Events arrive over two local days; each send asks the policy as `delivery._send` does."""
+    tz = ZoneInfo(zone)
     start, end = quiet or (None, None)
     p = prefs(
+        time_zone=tz,
+        channels=("email", "sms") if email_on else ("sms",),
         quiet_start=start,
         quiet_end=end,
         urgent_in_quiet_hours=urgent_in_quiet_hours,
         max_per_day=10,
         urgent_only=frozenset({"sms"}) if urgent_only else frozenset(),
     )
-    day_start = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # midnight in Los Angeles
+    day_start = datetime.combine(date.fromisoformat(first_day), time(0), tz).astimezone(UTC)
     answer = iter(provider * 10)
-    queue: list[tuple[datetime, int, int, str, int]] = []  # (when, seq, notification, channel, attempt)
+    queue: list[tuple] = []  # (when, seq, kind, notification, channel, attempt)
     seq = 0
-    planned_sms = 0
-    sent_today = 0
+    for n, minute in enumerate(arrivals):
+        heapq.heappush(queue, (day_start + timedelta(minutes=minute), seq := seq + 1, "arrive", n, "", 0))
     urgent_of: dict[int, bool] = {}
     on: dict[int, Counter] = {}  # the channels each notification was put on
-    reserved = Counter()  # what `delivery.reserve` counts: sends taken under a channel's cap
+    reserved = Counter()  # what `delivery.reserve` counts: (channel, local day of sending)
+    sent_on_day = Counter()  # notifications counted toward the daily cap, by local day
     delivered: list[tuple[int, str, datetime]] = []
 
-    for n, minute in enumerate(sorted(arrivals)):
-        now = day_start + timedelta(minutes=minute)
-        event = Event(channels=rule_channels, deal_score=scores[n])
-        urgent_of[n] = event.is_urgent
-        outcome = decide(event, p, now, sent_today, {"sms": planned_sms})
-        sent_today += outcome.counts_toward_cap
-        on[n] = Counter(d.channel for d in outcome.decisions)
-        for d in outcome.decisions:
-            if d.action in (Action.SEND, Action.DEFER):
-                planned_sms += d.channel == "sms"
-                heapq.heappush(queue, (d.not_before or now, seq := seq + 1, n, d.channel, 1))
+    def local_day(at: datetime) -> date:
+        return at.astimezone(tz).date()
+
+    def put(decision, n, now):
+        on[n][decision.channel] += 1
+        if decision.action in (Action.SEND, Action.DEFER):
+            heapq.heappush(queue, (decision.not_before or now, next_seq(), "send", n, decision.channel, 1))
+
+    def next_seq():
+        nonlocal seq
+        seq += 1
+        return seq
 
     while queue:
-        now, _, n, channel, attempt = heapq.heappop(queue)
-        wait = send_time(now, p, urgent=urgent_of[n])
-        if wait is not None:
-            heapq.heappush(queue, (wait.not_before, seq := seq + 1, n, channel, attempt))
+        now, _, kind, n, channel, attempt = heapq.heappop(queue)
+        if kind == "arrive":
+            event = Event(channels=rule_channels, deal_score=scores[n])
+            urgent_of[n] = event.is_urgent
+            today = local_day(now)
+            outcome = decide(event, p, now, sent_on_day[today], {"sms": reserved[("sms", today)]})
+            sent_on_day[today] += outcome.counts_toward_cap
+            on[n] = Counter()
+            for decision in outcome.decisions:
+                put(decision, n, now)
+            continue
+        if send_time(now, p, urgent=urgent_of[n]) is not None:
+            wait = send_time(now, p, urgent=urgent_of[n])
+            heapq.heappush(queue, (wait.not_before, next_seq(), "send", n, channel, attempt))
             continue
         cap = p.channel_caps.get(channel)
-        if cap is not None and reserved[channel] >= cap:
-            decision = fallback(channel, "over the cap", p, now, urgent=urgent_of[n], already_on=frozenset(on[n]))
+        day = local_day(now)
+        if cap is not None and reserved[(channel, day)] >= cap:
+            if "email" in p.own_channels:
+                decision = fallback(channel, "over the cap", p, now, urgent=urgent_of[n], already_on=frozenset(on[n]))
+            else:
+                later = tomorrow(channel, "over the cap", p, now, urgent=urgent_of[n])
+                heapq.heappush(queue, (later.not_before, next_seq(), "send", n, channel, attempt))
+                continue
         else:
-            reserved[channel] += 1
+            reserved[(channel, day)] += 1
             result = next(answer)
             if result == "sent":
                 delivered.append((n, channel, now))
                 continue
-            reserved[channel] -= 1
+            reserved[(channel, day)] -= 1
             if result == "transient":
                 at = retry_at(now, attempt, None, p, urgent=urgent_of[n])
                 if at is not None:
-                    heapq.heappush(queue, (at, seq := seq + 1, n, channel, attempt + 1))
+                    heapq.heappush(queue, (at, next_seq(), "send", n, channel, attempt + 1))
                 continue
             decision = fallback(channel, "failed", p, now, urgent=urgent_of[n], already_on=frozenset(on[n]))
         if decision is not None:
-            on[n][decision.channel] += 1
-            heapq.heappush(queue, (decision.not_before or now, seq := seq + 1, n, decision.channel, 1))
+            put(decision, n, now)
 
     for n, channel, at in delivered:
         allowed_in_quiet = urgent_of[n] and urgent_in_quiet_hours
-        assert allowed_in_quiet or not in_window(at.astimezone(LA).time(), start, end), (n, channel, at)
-    assert Counter(c for _, c, _ in delivered)["sms"] <= DAILY_CAPS["sms"]
+        assert allowed_in_quiet or not in_window(at.astimezone(tz).time(), start, end), (n, channel, at)
+    texts_per_day = Counter(local_day(at) for _, c, at in delivered if c == "sms")
+    assert all(count <= DAILY_CAPS["sms"] for count in texts_per_day.values()), texts_per_day
     assert len(delivered) == len({(n, c) for n, c, _ in delivered}), "a notification went twice on one channel"
     assert all(count == 1 for channels_on in on.values() for count in channels_on.values())
     if urgent_only:

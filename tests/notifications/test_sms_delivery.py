@@ -1,14 +1,24 @@
 """Deals by SMS through a local Twilio peer: the text, the cap of five, Twilio's errors, and falling back."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from notifications.delivery import deliver
 from notifications.events import DealEvent, RuleSource, notify
-from notifications.models import Address, Delivery, DeliveryStatus, Notification, NotificationPreferences
+from notifications.models import (
+    Address,
+    ChannelDayCount,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    NotificationPreferences,
+)
 from tests.concurrency import run_at_once
 from tests.factories import ListingFactory, sms_user
+from tests.queries import count_queries
 
 SOURCE = RuleSource(3, "Texts for ThinkPads", 'mentions "thinkpad"')
 
@@ -121,9 +131,10 @@ def test_twilio_saying_the_person_unsubscribed_turns_sms_off_for_them(twilio_pee
     notification = deal_for(user)
     twilio_peer.fail_next("unsubscribed")
     assert deliver([sms_row(notification).pk]).failed == 1
-    prefs = NotificationPreferences.objects.get(user=user)
-    assert "sms" not in prefs.channels and prefs.sms_opted_out_at is not None
+    assert Address.objects.get(user=user, channel="sms").opted_out_at is not None
     assert email_row(notification).reason == "sent by email instead: you opted out of SMS"
+    later = deal_for(user)  # until START, deals go by email, saying why
+    assert "SMS is off because you replied STOP" in email_row(later).reason
 
 
 @pytest.mark.django_db
@@ -166,3 +177,44 @@ def test_without_twilio_a_deal_text_is_printed_and_the_history_says_so_not_sent(
     client.force_login(user)
     page = client.get("/notifications/").content.decode()
     assert "Printed at" in page and "no SMS provider is set up on this site" in page
+
+
+@pytest.mark.django_db
+def test_the_cap_counts_texts_by_the_day_they_leave_not_the_day_the_deal_came(twilio_peer, postmark_peer):
+    user = sms_user()
+    now = timezone.now()
+    today = now.astimezone(user.time_zone).date()
+    ChannelDayCount.objects.create(user=user, channel="sms", local_day=today, count=3)  # three went out this morning
+    rows = []
+    for _ in range(4):  # deals from last night, deferred past quiet hours to now
+        n = Notification.objects.create(
+            user=user, listing=ListingFactory(), local_day=today - timedelta(days=1), created_at=now
+        )
+        rows.append(Delivery.objects.create(notification=n, channel="sms", dedup_key=f"n{n.pk}-sms", created_at=now))
+    result = deliver([r.pk for r in rows])
+    assert (result.sent, result.skipped) == (2, 2) and len(twilio_peer.messages) == 2
+    assert ChannelDayCount.objects.get(user=user, local_day=today).count == 5
+
+
+@pytest.mark.django_db
+def test_a_user_with_only_sms_gets_the_sixth_text_tomorrow_not_never(twilio_peer):
+    user = sms_user()
+    NotificationPreferences.objects.filter(user=user).update(channels=["sms"])
+    today = timezone.now().astimezone(user.time_zone).date()
+    ChannelDayCount.objects.create(user=user, channel="sms", local_day=today, count=5)
+    notification = deal_for(user)
+    row = sms_row(notification)
+    assert row.status == "deferred" and row.reason.startswith("deferred to tomorrow")
+    assert row.not_before.astimezone(user.time_zone).date() == today + timedelta(days=1)
+    assert not Delivery.objects.filter(notification=notification, channel="email").exists()
+
+
+@pytest.mark.django_db
+def test_sms_delivery_queries_are_fixed_per_batch_and_two_per_text(twilio_peer):
+    """Claim, load the rows, load the addresses; then per text: reserve a slot of the cap, record the send."""
+    users = [sms_user(f"+1201555{i:04d}") for i in range(6)]
+    one = [sms_row(deal_for(users[0])).pk]
+    many = [sms_row(deal_for(users[i % 6])).pk for i in range(12)]
+    fixed_and_one = count_queries(lambda: deliver(one))
+    assert count_queries(lambda: deliver(many)) == fixed_and_one + 11 * 2
+    assert fixed_and_one == 3 + 2

@@ -23,6 +23,10 @@ def deal_for(user):
     return notification
 
 
+def sms_address(user) -> Address:
+    return Address.objects.get(user=user, channel="sms")
+
+
 def prefs(user) -> NotificationPreferences:
     return NotificationPreferences.objects.get(user=user)
 
@@ -31,15 +35,16 @@ def test_stop_turns_sms_off_so_the_next_deal_goes_by_email_and_start_turns_it_ba
     user = sms_user(PHONE)
     status, body = twilio_peer.post_inbound(f"{site}/twilio/sms/", PHONE, " stop ")
     assert status == 200 and "<Message>" not in body  # Twilio itself confirms a STOP
-    assert "sms" not in prefs(user).channels and prefs(user).sms_opted_out_at is not None
+    assert sms_address(user).opted_out_at is not None
+    assert prefs(user).channels == ["email", "sms"]  # the user's choice stands; the number is what opted out
 
     notification = deal_for(user)
     assert not Delivery.objects.filter(notification=notification, channel="sms").exists()
     email = Delivery.objects.get(notification=notification, channel="email")
-    assert "by email instead" in email.reason
+    assert "by email instead: SMS is off because you replied STOP" in email.reason
 
     status, _ = twilio_peer.post_inbound(f"{site}/twilio/sms/", PHONE, "START")
-    assert status == 200 and "sms" in prefs(user).channels and prefs(user).sms_opted_out_at is None
+    assert status == 200 and sms_address(user).opted_out_at is None
     again = deal_for(user)
     row = Delivery.objects.get(notification=again, channel="sms")
     assert deliver([row.pk]).sent == 1 and len(twilio_peer.messages) == 1
@@ -49,7 +54,7 @@ def test_stop_turns_sms_off_so_the_next_deal_goes_by_email_and_start_turns_it_ba
 def test_every_stop_word_opts_out(site, twilio_peer, word):
     user = sms_user(PHONE)
     twilio_peer.post_inbound(f"{site}/twilio/sms/", PHONE, word.lower())
-    assert "sms" not in prefs(user).channels
+    assert sms_address(user).opted_out_at is not None
 
 
 def test_help_replies_with_what_this_is_and_how_to_stop(site, twilio_peer):
@@ -61,10 +66,18 @@ def test_help_replies_with_what_this_is_and_how_to_stop(site, twilio_peer):
 def test_a_bad_or_missing_signature_is_a_403_and_changes_nothing(site, twilio_peer, client):
     user = sms_user(PHONE)
     status, _ = twilio_peer.post_inbound(f"{site}/twilio/sms/", PHONE, "STOP", bad_signature=True)
-    assert status == 403 and "sms" in prefs(user).channels
+    assert status == 403 and sms_address(user).opted_out_at is None
     assert client.post("/twilio/sms/", {"From": PHONE, "Body": "STOP"}).status_code == 403
     assert client.post("/twilio/status/?d=x", {"MessageSid": "SMx", "MessageStatus": "failed"}).status_code == 403
-    assert "sms" in prefs(user).channels
+    assert sms_address(user).opted_out_at is None
+
+
+def test_start_never_turns_on_sms_the_user_had_off(site, twilio_peer):
+    user = sms_user(PHONE)
+    NotificationPreferences.objects.filter(user=user).update(channels=["email"])
+    twilio_peer.post_inbound(f"{site}/twilio/sms/", PHONE, "STOP")
+    twilio_peer.post_inbound(f"{site}/twilio/sms/", PHONE, "START")
+    assert prefs(user).channels == ["email"] and sms_address(user).opted_out_at is None
 
 
 def test_without_a_twilio_token_the_webhooks_are_not_served(client, settings):

@@ -71,15 +71,18 @@ def test_each_thread_sends_with_its_own_client(twilio_peer: TwilioPeer):
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [
-        ("invalid_number", Permanent("Twilio 21211: The 'To' number +15551234567 is not a valid phone number.", True)),
-        ("not_mobile", Permanent("Twilio 21614: 'To' number +15551234567 is not a valid mobile number", True)),
-        ("landline", Permanent("Twilio 21635: 'To' number +15551234567 cannot be a landline", True)),
+        (
+            "invalid_number",
+            Permanent("Twilio 21211: The 'To' number +1 •••-•••-4567 is not a valid phone number.", True),
+        ),
+        ("not_mobile", Permanent("Twilio 21614: 'To' number +1 •••-•••-4567 is not a valid mobile number", True)),
+        ("landline", Permanent("Twilio 21635: 'To' number +1 •••-•••-4567 cannot be a landline", True)),
         ("unsubscribed", Permanent("Twilio 21610: Attempt to send to unsubscribed recipient", opted_out=True)),
         ("rate_limited", Transient("Twilio 20429: Too Many Requests", retry_after=7.0)),
         ("server_error", Transient("Twilio 20500: An internal server error has occurred", retry_after=None)),
     ],
 )
-def test_each_twilio_answer_is_classified(twilio_peer: TwilioPeer, kind, expected):
+def test_each_twilio_answer_is_classified_with_the_number_masked(twilio_peer: TwilioPeer, kind, expected):
     twilio_peer.fail_next(kind, retry_after=7)
     assert sms.send_text(TO, "x") == expected
     assert twilio_peer.messages == []
