@@ -132,9 +132,7 @@ def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchRes
                     settled = settle(attempt, outcome)
                     setattr(result, settled, getattr(result, settled) + 1)
         finally:
-            update_rows(
-                Delivery, sent, ("status", "sent_at", "provider_id", "last_error"), only_where={"status": "sending"}
-            )
+            update_rows(Delivery, sent, SENT_FIELDS, only_where={"status": DeliveryStatus.SENDING})
         if monotonic() >= hand_back_at:
             break
     if done < len(rows):
@@ -198,11 +196,14 @@ def send_to_addresses(
     )
 
 
-def _sent_row(delivery: Delivery, outcome: channels.Sent) -> dict:
+SENT_FIELDS = ("status", "sent_at", "provider_id", "last_error")
+
+
+def _sent_row(delivery: Delivery, outcome: channels.Sent, now: datetime | None = None) -> dict:
     return {
         "id": delivery.pk,
         "status": DeliveryStatus.SENT,
-        "sent_at": timezone.now(),
+        "sent_at": now or timezone.now(),
         "provider_id": outcome.provider_id[:200],
         "last_error": "",
     }
@@ -266,10 +267,14 @@ def settle(attempt: Attempt, outcome: channels.Result, *, now: datetime | None =
     """Record a send's outcome on a row we hold; returns 'sent', 'retrying' or 'failed'."""
     now = now or timezone.now()
     delivery = attempt.delivery
-    mine = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING)
     if isinstance(outcome, channels.Sent):
-        mine.update(status=DeliveryStatus.SENT, sent_at=now, provider_id=outcome.provider_id[:200], last_error="")
+        # Once per message where the provider cannot be asked after a crash (SMS): the batch path's
+        # plain UPDATE, as the ORM's update took longer to build than PostgreSQL took to run it.
+        update_rows(
+            Delivery, [_sent_row(delivery, outcome, now)], SENT_FIELDS, only_where={"status": DeliveryStatus.SENDING}
+        )
         return "sent"
+    mine = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING)
     if isinstance(outcome, channels.Transient):
         at = policy.retry_at(now, delivery.attempts, outcome.retry_after, attempt.prefs, urgent=delivery.urgent)
         if at is not None:
