@@ -20,7 +20,13 @@ from dealalerts.db import update_rows
 from . import addresses as address_state
 from . import channels, content, policy
 from .models import Address, ChannelDayCount, Delivery, DeliveryStatus, NotificationPreferences
-from .preferences import addresses_on, policy_preferences, preferences_for, preferences_missing, stored_addresses
+from .preferences import (
+    channel_addresses,
+    policy_preferences,
+    preferences_for,
+    preferences_missing,
+    stored_addresses,
+)
 
 DELIVERY_BATCH = 100
 SWEEP_LIMIT = 5000
@@ -143,7 +149,8 @@ def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchRes
 def _attempt(delivery: Delivery, channel: channels.Channel, stored: list[Address]) -> Attempt:
     user = delivery.notification.user
     prefs = user.notification_preferences if not preferences_missing(user) else preferences_for(user)
-    return Attempt(delivery, policy_preferences(user, prefs, stored), addresses_on(user, channel, stored))
+    addresses = channel_addresses(user, stored)  # worked out once: the policy and the send both read them
+    return Attempt(delivery, policy_preferences(user, prefs, stored, addresses), addresses[channel.name])
 
 
 def _send(attempt: Attempt, channel: channels.Channel) -> channels.Result | str:
