@@ -25,6 +25,7 @@ class TestSend:
     channel: str
     sent: bool
     answer: str  # what the provider said, for the user
+    provider_id: str = ""  # the provider's id for what it took (Discord's message id), when sent
 
 
 class NotReachable(ValueError):
@@ -68,7 +69,7 @@ def send_test(user: User, channel_name: str) -> TestSend:
     with channel.session():
         outcome = channel.send(address, test_message(user, channel_name), f"test-{user.pk}-{uuid.uuid4().hex[:12]}")
     if isinstance(outcome, channels.Sent):
-        return TestSend(channel_name, True, _sent_in_words(channel, outcome))
+        return TestSend(channel_name, True, _sent_in_words(channel, outcome), outcome.provider_id)
     if isinstance(outcome, channels.Permanent) and outcome.address_dead:
         addresses.disable(address, outcome.error)
         return TestSend(channel_name, False, f"Refused: {outcome.error}. We stopped using this address.")
