@@ -493,3 +493,68 @@ def test_another_users_webhook_is_never_seen_tested_replaced_or_removed(discord_
 def test_signed_out_gets_nothing():
     assert APIClient().get(WEBHOOK).status_code in (401, 403)
     assert APIClient().post(WEBHOOK, {"webhook_url": HOOK_URL}, format="json").status_code in (401, 403)
+
+
+# --- the settings page's Discord section -------------------------------------------------------
+
+SECTION = "/notifications/settings/discord/"
+
+
+def page_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.django_db
+def test_the_section_saves_masks_tests_and_removes_a_webhook_through_htmx(discord_peer):
+    user = UserFactory()
+    client = page_client(user)
+    page = client.get("/notifications/settings/").content.decode()
+    assert 'id="section-discord"' in page and "Copy Webhook URL" in page
+    saved = client.post(SECTION, {"action": "save", "webhook_url": HOOK_URL}, HTTP_HX_REQUEST="true")
+    html = saved.content.decode()
+    assert saved.status_code == 200 and f"discord.com/api/webhooks/{HOOK_ID}/••••••" in html
+    assert "Ab-cd_EF123" not in html and 'hx-swap-oob="true"' in html  # channels come along
+    assert discord_peer.requests == []
+    tested = client.post(SECTION, {"action": "test"}, HTTP_HX_REQUEST="true").content.decode()
+    [sent] = discord_peer.messages
+    assert f"provider&#x27;s id: {sent['id']}" in tested or sent["id"] in tested
+    removed = client.post(SECTION, {"action": "remove"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Webhook removed" in removed and not Address.objects.filter(user=user, channel="discord").exists()
+
+
+@pytest.mark.django_db
+def test_a_bad_url_is_shown_beside_the_field_with_and_without_javascript():
+    user = UserFactory()
+    client = page_client(user)
+    bad = "https://discord.com.evil.example/api/webhooks/1/x"
+    htmx = client.post(SECTION, {"action": "save", "webhook_url": bad}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="discord-webhook-url-error"' in htmx and 'aria-invalid="true"' in htmx
+    plain = client.post(SECTION, {"action": "save", "webhook_url": bad})
+    assert plain.status_code == 400 and "Copy Webhook URL" in plain.content.decode()
+    assert not Address.objects.filter(user=user).exists()
+    unknown = client.post(SECTION, {"action": "drop tables"})
+    assert unknown.status_code == 400 and "Choose one of the section" in unknown.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_disabled_webhook_says_why_on_the_page_and_offers_no_test(discord_peer):
+    user = discord_user()
+    client = page_client(user)
+    discord_peer.delete_webhook(HOOK_ID)
+    answer = client.post(SECTION, {"action": "test"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Discord 10015: Unknown Webhook" in answer
+    page = client.get("/notifications/settings/").content.decode()
+    assert "Discord stopped taking it: Discord 10015" in page and ">Send a test<" not in page
+
+
+@pytest.mark.django_db
+def test_the_section_acts_only_on_the_signed_in_users_own_webhook(discord_peer):
+    owner = discord_user()
+    other = page_client(UserFactory())
+    other.post(SECTION, {"action": "remove"})
+    other.post(SECTION, {"action": "test"})
+    assert Address.objects.filter(user=owner, channel="discord").exists() and discord_peer.requests == []
+    assert HOOK_ID not in other.get("/notifications/settings/").content.decode()
+    assert Client().post(SECTION, {"action": "remove"}).status_code == 302  # signed out: to sign in
