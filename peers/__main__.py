@@ -24,10 +24,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to hold back every answer")
     parser.add_argument("--limit", type=int, default=5, help="discord: requests per webhook per window")
     parser.add_argument("--window", type=float, default=2.0, help="discord: the rate-limit window, seconds")
+    parser.add_argument("--echo", action="store_true", help="discord: print a line for each message taken")
     args = parser.parse_args(argv)
     peer: RecordingHTTPServer
     if args.kind == "discord":
-        peer = DiscordPeer(port=args.port, delay=args.delay, record=False, limit=args.limit, window=args.window)
+        peer = DiscordPeer(
+            port=args.port, delay=args.delay, record=False, limit=args.limit, window=args.window, echo=args.echo
+        )
     elif args.kind == "twilio":
         token = args.token or "test-auth-token"
         peer = TwilioPeer(account_sid=args.sid, token=token, port=args.port, delay=args.delay, record=False)

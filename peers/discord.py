@@ -114,9 +114,17 @@ class DiscordPeer(RecordingHTTPServer):
     """
 
     def __init__(
-        self, *, port: int = 0, delay: float = 0.0, record: bool = True, limit: int = 5, window: float = 2.0
+        self,
+        *,
+        port: int = 0,
+        delay: float = 0.0,
+        record: bool = True,
+        limit: int = 5,
+        window: float = 2.0,
+        echo: bool = False,
     ) -> None:
         super().__init__(port=port, delay=delay, record=record)
+        self.echo = echo  # print a line for each message taken (`make run`'s demo shows deals arriving)
         self.limit, self.window = limit, window
         self._initial_limits = (limit, window)
         self._ids = itertools.count(int(time.time() * 1000 - 1420070400000) << 22)
@@ -277,6 +285,9 @@ class DiscordPeer(RecordingHTTPServer):
         key = (embeds[0].get("url") or "") if embeds else ""
         self._accepted += 1
         self._by_key[key] += 1
+        if self.echo:
+            title = (embeds[0].get("title") or "") if embeds else (body.get("content") or "")
+            print(f"Discord webhook {webhook_id}: message {message_id}: {title} {key}".rstrip(), flush=True)
         if self.record:
             self._messages.append(
                 {"webhook_id": webhook_id, "id": message_id, "body": body, "query": recorded.path.partition("?")[2]}
