@@ -339,7 +339,7 @@ def _errors_in_words(errors: Any, path: str = "") -> list[str]:
 def classify(response: requests.Response) -> Result:
     """Discord's answer to an execute-webhook call, as data."""
     status = response.status_code
-    if status in (200, 204):
+    if 200 <= status < 300:
         return Sent(provider_id=str(_json(response).get("id", "")))
     body = _json(response)
     code = body.get("code") or status
