@@ -291,8 +291,8 @@ def execute(webhook: Webhook, body: dict[str, Any]) -> Result:
                     timeout=SEND_TIMEOUT_S,
                     allow_redirects=False,  # never to wherever a redirect points
                 )
-            except requests.RequestException as error:
-                return Transient(f"Discord unreachable: {type(error).__name__}"[:500])
+            except requests.RequestException as error:  # its text holds the URL, token and all: not kept
+                return Transient(f"Discord unreachable: {type(error).__name__}")
             _note_limits(bucket, response.headers)
             if response.status_code != 429:
                 return classify(response)

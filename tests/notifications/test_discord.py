@@ -17,6 +17,7 @@ from notifications.delivery import deliver
 from notifications.events import DealEvent, RuleSource, notify
 from notifications.models import Address, Delivery, Notification, NotificationPreferences
 from peers.discord import form_errors
+from peers.recording import Reply
 from tests.factories import ListingFactory, UserFactory
 
 WEBHOOK = "/api/notification-preferences/discord-webhook"
@@ -252,16 +253,17 @@ def test_a_send_goes_to_the_configured_api_by_id_and_token_with_wait_and_no_ment
 
 
 def test_a_redirect_is_never_followed(discord_peer, http_peer):
-    discord_peer.script("/api/v10/webhooks/", discord_peer_reply(307, {"Location": f"{http_peer.url}/steal"}, body={}))
+    discord_peer.script("/api/v10/webhooks/", Reply(307, {}, {"Location": f"{http_peer.url}/steal"}))
     outcome = discord.DiscordChannel().send(address(), message(title="t"), "k")
     assert isinstance(outcome, Permanent) and "redirect" in outcome.error
     assert http_peer.requests == []
 
 
-def discord_peer_reply(status, headers=None, body=None):
-    from peers.recording import Reply
-
-    return Reply(status, body if body is not None else {}, headers or {})
+def test_a_timeout_is_transient_and_does_not_show_the_token(discord_peer, monkeypatch):
+    monkeypatch.setattr(discord, "SEND_TIMEOUT_S", 0.2)
+    discord_peer.delay = 1
+    outcome = discord.DiscordChannel().send(address(), message(title="t"), "k")
+    assert outcome == Transient("Discord unreachable: ReadTimeout")
 
 
 def test_the_bucket_is_honoured_within_a_process_so_discord_never_answers_429(discord_peer):
