@@ -11,6 +11,7 @@ it and tells the user, as for any channel. "Send a test" is there to prove it be
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -39,10 +40,13 @@ def webhook_status(user: User) -> WebhookStatus | None:
     address = Address.objects.filter(user=user, channel=CHANNEL).order_by("-id").first()
     if address is None:
         return None
-    webhook = discord.parse_webhook_url(address.value) if address.value else None
+    try:
+        webhook_id = discord.parse_webhook_url(address.value).id
+    except ValidationError:  # not one of Discord's (stored before these rules): it is never sent to either
+        webhook_id = ""
     return WebhookStatus(
         masked=address.label,
-        webhook_id=webhook.id if webhook else "",
+        webhook_id=webhook_id,
         added_at=address.created_at,
         disabled_reason=address.disabled_reason if address.disabled_at else "",
         last_error=address.last_error,
