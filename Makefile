@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+# make run's local Discord webhook peer: what the demo's webhooks post to (README: "Discord").
+DISCORD_PEER_PORT ?= 8765
+DISCORD_DEMO = DISCORD_PEER_PORT=$(DISCORD_PEER_PORT) DISCORD_API_URL=$${DISCORD_API_URL:-http://127.0.0.1:$(DISCORD_PEER_PORT)/api/v10}
 # Development commands run with DEBUG on unless told otherwise: with it off, the settings require a
 # SECRET_KEY of your own (see README: "Configuration").
 DEV := DEBUG=$${DEBUG:-true}
@@ -32,7 +35,7 @@ demo: migrate
 # honcho gives each process type its own PORT (web PORT, worker PORT+100, …), so the links the
 # worker puts in emails get the web port through SITE_URL, not PORT.
 run: demo
-	DEBUG=$${DEBUG:-true} PORT=$(PORT) SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/honcho start -f Procfile
+	DEBUG=$${DEBUG:-true} PORT=$(PORT) SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(DISCORD_DEMO) $(BIN)/honcho start -f Procfile
 
 lint: setup
 	$(BIN)/ruff check .

@@ -300,6 +300,10 @@ TWILIO_API_URL = env("TWILIO_API_URL", default="https://api.twilio.com")
 # An urgent text still queued at Twilio after this long is dropped rather than arriving stale.
 SMS_URGENT_VALIDITY_S = env.int("SMS_URGENT_VALIDITY_S", default=900)
 
+# --- Discord: deals go to the webhook each user pasted, sent to its id and token on this API (the
+# versioned one); the demo and tests point it at a local peer (see README: "Discord").
+DISCORD_API_URL = env("DISCORD_API_URL", default="https://discord.com/api/v10")
+
 # --- Notifications
 # Absolute links in email (unsubscribe, tracked clicks, settings) start with this. Unset, it follows
 # PORT (the port `make run` serves on), so a worker's emails link to the server that is running.

@@ -3,6 +3,7 @@ the settings pages validate through them too."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
+from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 from accounts.rate_limits import client_address
 from listings.models import Category
 
-from . import phone, preferences, test_sends
+from . import discord_webhook, phone, preferences, test_sends
 from .channels import SETUP_HINTS
 from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, NotificationPreferences, Weekday
 
@@ -288,7 +289,103 @@ def _field_errors(error: DjangoValidationError) -> serializers.ValidationError:
     return serializers.ValidationError(error.message_dict)
 
 
-class NotificationPreferencesViewSet(viewsets.GenericViewSet):
+class DiscordWebhookRequestSerializer(serializers.Serializer):
+    webhook_url = StringField(
+        trim_whitespace=False,
+        max_length=300,
+        help_text="The URL Discord shows for a channel's webhook: https://discord.com/api/webhooks/{id}/{token}"
+        " (discordapp.com, ptb.discord.com and canary.discord.com are accepted too).",
+    )
+
+
+class DiscordWebhookSerializer(serializers.Serializer):
+    webhook_url = serializers.CharField(help_text="Masked: the webhook's id shown, its token hidden.")
+    webhook_id = serializers.CharField()
+    added_at = serializers.DateTimeField()
+    disabled_reason = serializers.CharField(help_text="Why Discord stopped taking it; empty while it works.")
+    last_error = serializers.CharField()
+
+
+class DiscordTestSerializer(serializers.Serializer):
+    sent = serializers.BooleanField()
+    message_id = serializers.CharField(allow_null=True, help_text="The id of the message Discord made, when sent.")
+    answer = serializers.CharField(help_text="What Discord answered, in words (its error, when refused).")
+
+
+def discord_body(status_: discord_webhook.WebhookStatus | None) -> dict | None:
+    if status_ is None:
+        return None
+    return {
+        "webhook_url": status_.masked,
+        "webhook_id": status_.webhook_id,
+        "added_at": status_.added_at,
+        "disabled_reason": status_.disabled_reason,
+        "last_error": status_.last_error,
+    }
+
+
+class DiscordWebhookActions:
+    """`…/discord-webhook`: your Discord webhook (at most one): register, show, test, remove. Only ever
+    your own: there are no ids in these URLs."""
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Your Discord webhook, masked, or null",
+        responses=OpenApiResponse(DiscordWebhookSerializer, description="null when you have none"),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Register a Discord webhook: deals can go to that channel (nothing is sent now)",
+        description="Replaces the webhook you had. Only Discord's own webhook URLs; turn Discord on under channels.",
+        request=DiscordWebhookRequestSerializer,
+        responses={
+            201: DiscordWebhookSerializer,
+            400: OpenApiResponse(description="`webhook_url` is not a Discord webhook URL"),
+        },
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Remove your Discord webhook and turn Discord off",
+        responses={204: None},
+    )
+    @action(detail=False, methods=["get", "post", "delete"], url_path="discord-webhook")
+    def discord_webhook(self, request: Request) -> Response:
+        if request.method == "GET":
+            # JSON null when there is none (DRF would send an empty body for None).
+            return JsonResponse(discord_body(discord_webhook.webhook_status(request.user)), safe=False)
+        if request.method == "DELETE":
+            discord_webhook.remove(request.user)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        serializer = DiscordWebhookRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            registered = discord_webhook.register(request.user, serializer.validated_data["webhook_url"])
+        except DjangoValidationError as error:
+            raise _field_errors(error) from None
+        return Response(discord_body(registered), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Send a test embed to your Discord webhook; Discord's answer comes back",
+        request=None,
+        responses={
+            200: DiscordTestSerializer,
+            400: OpenApiResponse(description="You have no Discord webhook (or Discord stopped taking it)"),
+            429: OpenApiResponse(description="Too many tests just now; see Retry-After"),
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="discord-webhook/test")
+    def discord_webhook_test(self, request: Request) -> Response:
+        try:
+            result = discord_webhook.send_test(request.user)
+        except test_sends.NotReachable as refused:
+            raise serializers.ValidationError({"webhook_url": [str(refused)]}) from None
+        except test_sends.TooManyTests as refused:
+            raise TooManyTests(refused) from None
+        body = {"sent": result.sent, "message_id": result.provider_id or None, "answer": result.answer}
+        return Response(DiscordTestSerializer(body).data)
+
+
+class NotificationPreferencesViewSet(DiscordWebhookActions, viewsets.GenericViewSet):
     """PATCH one section of your notification preferences; GET the summary. Every PATCH returns the summary."""
 
     permission_classes = [IsAuthenticated]

@@ -25,6 +25,7 @@ class TestSend:
     channel: str
     sent: bool
     answer: str  # what the provider said, for the user
+    provider_id: str = ""  # the provider's id for what it took (Discord's message id), when sent
 
 
 class NotReachable(ValueError):
@@ -69,7 +70,7 @@ def send_test(user: User, channel_name: str) -> TestSend:
     with channel.session():
         outcome = delivery.send_to_addresses(channel, targets, test_message(user, channel_name), key)
     if isinstance(outcome, channels.Sent):
-        return TestSend(channel_name, True, _sent_in_words(channel, outcome))
+        return TestSend(channel_name, True, _sent_in_words(channel, outcome), outcome.provider_id)
     if isinstance(outcome, channels.Transient):
         return TestSend(channel_name, False, f"Could not send it now ({outcome.error}). Try again in a minute.")
     addresses.honour(targets, outcome)  # as a deal's refusal would be: a dead address disabled, an opt-out kept

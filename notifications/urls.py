@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.history, name="history"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/phone/", views.phone_section, name="settings-phone"),
+    path("settings/discord/", views.discord_section, name="settings-discord"),
     path("settings/test/<slug:channel>/", views.test_send, name="settings-test"),
     path("settings/<slug:section>/", views.settings_section, name="settings-section"),
     path("digest/preview/", views.digest_preview, name="digest-preview"),

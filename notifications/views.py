@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.rate_limits import client_address
 
-from . import digests, links, phone, preferences, test_sends, tracking, wording
+from . import digests, discord_webhook, links, phone, preferences, test_sends, tracking, wording
 from .api import SECTIONS
 from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, Weekday
 
@@ -82,6 +82,11 @@ def settings_context(request: HttpRequest, *, sent: dict | None = None, **extra)
         "phone_errors": {},
         "phone_message": "",
         "phone_typed": "",
+        "discord": discord_webhook.webhook_status(request.user),
+        "discord_errors": {},
+        "discord_message": "",
+        "discord_failed": False,
+        "discord_typed": "",
         # Each channel with what stops it reaching the user, in words ("not verified yet"), or "".
         "channel_options": [(c, CHANNEL_LABELS[c], problems.get(c, "")) for c in CHANNELS],
         "frequency_options": Frequency.choices,
@@ -164,6 +169,45 @@ def phone_section(request: HttpRequest) -> HttpResponse:
     if request.htmx:  # htmx swaps only a 2xx: errors come back as the section showing them
         # The channels section changes with the phone (SMS set up or not): it comes along out of band.
         return render(request, "notifications/_section_phone.html", {**context, "with_channels": True})
+    return render(request, "notifications/settings.html", context, status=400 if errors else 200)
+
+
+DISCORD_ACTIONS = ("save", "test", "remove")
+
+
+def discord_action(request: HttpRequest, action: str) -> tuple[dict, str, bool]:
+    """Do what the Discord section's button asked: (errors by field, what to tell the user, whether it failed)."""
+    user = request.user
+    try:
+        if action == "save":
+            saved = discord_webhook.register(user, request.POST.get("webhook_url", ""))
+            return {}, f"Saved: {saved.masked}. Nothing was sent; press “Send a test” to see it arrive.", False
+        if action == "test":
+            result = discord_webhook.send_test(user)
+            return {}, result.answer, not result.sent
+        discord_webhook.remove(user)
+        return {}, "Webhook removed; Discord is off.", False
+    except ValidationError as error:
+        return error.message_dict, "", True
+    except (test_sends.NotReachable, test_sends.TooManyTests) as refused:
+        return {"non_field_errors": [str(refused)]}, "", True
+
+
+@login_required
+@require_POST
+def discord_section(request: HttpRequest) -> HttpResponse:
+    """The Discord section's forms: save a webhook, send a test to it, remove it. htmx gets the section back."""
+    action = request.POST.get("action", "")
+    if action not in DISCORD_ACTIONS:
+        errors, message, failed = {"non_field_errors": ["Choose one of the section's buttons."]}, "", True
+    else:
+        errors, message, failed = discord_action(request, action)
+    typed = request.POST.get("webhook_url", "") if errors else ""
+    context = settings_context(
+        request, discord_errors=errors, discord_message=message, discord_failed=failed, discord_typed=typed
+    )
+    if request.htmx:  # the channels section changes with the webhook (Discord set up or not): out of band
+        return render(request, "notifications/_section_discord.html", {**context, "with_channels": True})
     return render(request, "notifications/settings.html", context, status=400 if errors else 200)
 
 

@@ -110,6 +110,14 @@ def twilio_sink(*, delay: float = 0.0) -> Iterator[Sink]:
         yield sink
 
 
+@contextmanager
+def discord_sink(*, limit: int = 5, window: float = 2.0, delay: float = 0.0) -> Iterator[Sink]:
+    """`python -m peers discord` in its own process: each webhook `limit` requests per `window` seconds;
+    its stats count accepted messages by their embed's link and the requests past a limit."""
+    with _peer_process("discord", ["--limit", str(limit), "--window", str(window)], delay) as sink:
+        yield sink
+
+
 # --- the Celery worker ----------------------------------------------------------------------------
 
 

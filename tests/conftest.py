@@ -21,10 +21,12 @@ from notifications import phone, test_sends
 
 from .factories import UserFactory
 from .peer_fixtures import (  # noqa: F401
+    _discord_peer_server,
     _http_peer_server,
     _postmark_peer_server,
     _smtp_peer_server,
     _twilio_peer_server,
+    discord_peer,
     http_peer,
     postmark_peer,
     smtp_peer,

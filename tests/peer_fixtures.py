@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
+from peers.discord import DiscordPeer
 from peers.postmark import PostmarkPeer
 from peers.processes import POSTMARK_BACKEND
 from peers.recording import RecordingHTTPServer
@@ -106,3 +107,21 @@ def twilio_peer(_twilio_peer_server: TwilioPeer, settings: SettingsWrapper) -> I
         TWILIO_API_URL=peer.url,
     ):
         yield peer
+
+
+@pytest.fixture(scope="session")
+def _discord_peer_server() -> Iterator[DiscordPeer]:
+    with DiscordPeer() as peer:
+        yield peer
+
+
+@pytest.fixture
+def discord_peer(_discord_peer_server: DiscordPeer, settings: SettingsWrapper) -> Iterator[DiscordPeer]:
+    """A DiscordPeer that webhooks are executed on (the URLs users paste stay discord.com ones)."""
+    from notifications.channels import discord
+
+    peer = _discord_peer_server
+    discord.forget_rate_limits()  # this process's view of the buckets belongs to the last test's peer state
+    with _for_this_test(peer, settings, DISCORD_API_URL=peer.api_url):
+        yield peer
+    discord.forget_rate_limits()

@@ -183,6 +183,7 @@ PAGES = [
         for section, names in SECTION_FIELDS.items()
     ],
     ("settings phone", "POST", "/notifications/settings/phone/", ["action", "phone_number", "otp"], True),
+    ("settings discord", "POST", "/notifications/settings/discord/", ["action", "webhook_url"], True),
     ("history", "GET", "/notifications/", ["page"], True),
     ("signup", "POST", "/accounts/signup/", ["email", "password", "time_zone", "home_zip"], False),
     ("login", "POST", "/accounts/login/", ["username", "password", "next"], False),

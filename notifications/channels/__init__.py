@@ -8,6 +8,7 @@ forms, the API and its OpenAPI enum read them, and the (pure) policy is given th
 from types import MappingProxyType
 
 from .base import Channel, LongForm, Message, Naming, Permanent, Result, Sent, Transient
+from .discord import DiscordChannel
 from .email import EmailChannel
 from .sms import SmsChannel
 
@@ -18,7 +19,7 @@ _KNOWN: tuple[Channel | Naming, ...] = (
     EmailChannel(),
     Naming("push", "Push", "push", "allow notifications in your browser or the app first"),
     SmsChannel(),
-    Naming("discord", "Discord", "Discord", "add a Discord webhook first"),
+    DiscordChannel(),
 )
 _BUILT: dict[str, Channel] = {c.name: c for c in _KNOWN if isinstance(c, Channel)}
 

@@ -43,3 +43,21 @@ def test_bench_delivery_emails_by_default_and_says_so():
     assert result["channel"] == "email" and result["deliveries"] == 20
     assert (result["duplicates"], result["lost"]) == (0, 0)
     assert not Delivery.objects.exists() and not User.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_bench_delivery_to_discord_keeps_within_each_webhooks_limit_and_cleans_up():
+    purge_delivery_queues()
+    out = StringIO()
+
+    call_command(
+        "bench_delivery", "--channel", "discord", "--deliveries", "12", "--webhooks", "2", "--limit", "3",
+        "--window", "0.5", "--timeout", "120", stdout=out,
+    )  # fmt: skip
+
+    result = json.loads(out.getvalue())
+    assert result["channel"] == "discord" and result["deliveries"] == 12 and result["webhooks"] == 2
+    assert (result["duplicates"], result["lost"], result["rate_limit_violations"]) == (0, 0, 0)
+    assert result["limits_allow_s"] == 0.5 and result["elapsed_s"] >= 0.5
+    for model in (User, Listing, Notification, Delivery, Address, NotificationPreferences):
+        assert not model.objects.exists(), f"{model.__name__} rows left behind"

@@ -6,6 +6,12 @@ five texts each: exactly the daily cap). The outbox rows are written as `notify`
 from `delivery.enqueue` until no row is pending or sending. Each sink counts what it accepted
 per dedup key, so the result says whether anything was sent twice, not at all, or (for SMS)
 beyond a user's daily cap.
+
+`--channel discord` sends embeds to a Discord sink whose webhooks each take `--limit` requests per
+`--window` seconds, as Discord's do (5 per 2 s): `--webhooks` users with one webhook each, their
+deliveries interleaved. Discord's rate is Discord's, so the result also says how long the sink's
+limits allow at the least (`limits_allow_s`: a webhook given n messages needs ceil(n / limit) - 1
+refills) and how close the run came (`of_allowed`), with the requests the sink had to refuse.
 """
 
 import json
@@ -25,7 +31,8 @@ from accounts.models import User
 from accounts.phones import mask_phone
 from dealalerts.encryption import digest
 from listings.models import Category, Listing
-from notifications import channels, delivery
+from notifications import channels, delivery, links
+from notifications.channels import discord
 from notifications.models import (
     Address,
     ChannelDayCount,
@@ -35,7 +42,7 @@ from notifications.models import (
     Notification,
     NotificationPreferences,
 )
-from peers.processes import celery_worker, postmark_sink, twilio_sink, worker_env
+from peers.processes import celery_worker, discord_sink, postmark_sink, twilio_sink, worker_env
 
 PREFIX = "bench-delivery"
 CREATE_BATCH = 2000
@@ -50,11 +57,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--channel", choices=["email", "sms"], default="email")
+        parser.add_argument("--channel", choices=["email", "sms", "discord"], default="email")
         parser.add_argument("--deliveries", type=int, default=20000)
         parser.add_argument(
             "--users", type=int, default=1000, help="email only; SMS has one user per five texts (the daily cap)."
         )
+        parser.add_argument("--webhooks", type=int, default=50, help="discord: users, one webhook each.")
+        parser.add_argument("--limit", type=int, default=5, help="discord: the sink's requests per webhook per window.")
+        parser.add_argument("--window", type=float, default=2.0, help="discord: the sink's rate-limit window, seconds.")
         parser.add_argument("--worker-concurrency", type=int, default=1, help="Pool processes (or threads).")
         parser.add_argument(
             "--worker-pool",
@@ -72,6 +82,9 @@ class Command(BaseCommand):
         worker_concurrency: int,
         worker_pool: str,
         timeout: float,
+        webhooks: int = 50,
+        limit: int = 5,
+        window: float = 2.0,
         **options,
     ):
         if deliveries < 1:
@@ -84,8 +97,13 @@ class Command(BaseCommand):
             if channel == "sms":
                 sms_sink = cleanup.enter_context(twilio_sink())
                 env = worker_env(email_sink.url, twilio_url=sms_sink.url)
+            if channel == "discord":
+                hook_sink = cleanup.enter_context(discord_sink(limit=limit, window=window))
+                env = worker_env(email_sink.url, DISCORD_API_URL=f"{hook_sink.url}/api/v10")
             cleanup.callback(delete_rows, run)
-            if channel == "sms":
+            if channel == "discord":
+                rows = create_deliveries(run, deliveries, min(webhooks, deliveries), channel="discord")
+            elif channel == "sms":
                 rows = create_deliveries(run, deliveries, math.ceil(deliveries / cap), channel="sms")
             else:
                 rows = create_deliveries(run, deliveries, min(users, deliveries), channel="email")
@@ -96,7 +114,14 @@ class Command(BaseCommand):
             wait_settled(run, timeout)
             elapsed = time.perf_counter() - started
 
-            by_key = (sms_sink if channel == "sms" else email_sink).stats()["by_key"]
+            if channel == "discord":
+                sink_stats = hook_sink.stats()
+                by_link = sink_stats["by_key"]
+                by_key = {r.dedup_key: by_link.get(links.click_url(r.notification_id, "discord"), 0) for r in rows}
+                duplicates = sum(count - 1 for count in by_link.values() if count > 1)
+            else:
+                by_key = (sms_sink if channel == "sms" else email_sink).stats()["by_key"]
+                duplicates = sum(count - 1 for count in by_key.values() if count > 1)
             fallback_emails = email_sink.stats()["accepted"] if channel == "sms" else 0
             settled = {
                 key: (status, reason)
@@ -108,9 +133,21 @@ class Command(BaseCommand):
             "channel": channel,
             "deliveries": deliveries,
             "per_s": round(deliveries / elapsed),
-            "duplicates": sum(count - 1 for count in by_key.values() if count > 1),
+            "duplicates": duplicates,
         }
-        if channel == "email":
+        if channel == "discord":
+            per_webhook = Counter(r.notification.user_id for r in rows)
+            allowed = max((math.ceil(n / limit) - 1) * window for n in per_webhook.values())
+            result |= {
+                "lost": sum(1 for r in rows if _lost(r, by_key, settled)),
+                "rate_limit_violations": sink_stats["violations"],
+                "elapsed_s": round(elapsed, 1),
+                "limits_allow_s": allowed,
+                "of_allowed": round(elapsed / allowed, 3) if allowed else None,
+                "webhooks": len(per_webhook),
+                "limit": f"{limit} per {window:g} s per webhook",
+            }
+        elif channel == "email":
             result["lost"] = sum(
                 1 for r in rows if by_key.get(r.dedup_key, 0) < 1 or settled.get(r.dedup_key, ("", ""))[0] != "sent"
             )
@@ -154,6 +191,8 @@ def create_deliveries(run: str, count: int, users: int, *, channel: str) -> list
     password = make_password(None)  # unusable, and hashed once
     if channel == "sms":
         people = create_sms_users(run, users, password, now)
+    elif channel == "discord":
+        people = create_discord_users(run, users, password, now)
     else:
         people = User.objects.bulk_create(
             [
@@ -243,6 +282,26 @@ def create_sms_users(run: str, count: int, password: str, now) -> list[User]:
         [
             Address(user=u, channel="sms", key=u.phone_digest, label=mask_phone(u.phone_number), verified_at=now)
             for u in people
+        ],
+        batch_size=CREATE_BATCH,
+    )
+    return people
+
+
+def create_discord_users(run: str, count: int, password: str, now) -> list[User]:
+    """Users with a confirmed email and one registered Discord webhook each (a distinct id), Discord on."""
+    people = User.objects.bulk_create(
+        [User(email=f"{run}-{i}@dealalerts.local", password=password, email_confirmed_at=now) for i in range(count)],
+        batch_size=CREATE_BATCH,
+    )
+    NotificationPreferences.objects.bulk_create(
+        [NotificationPreferences(user=u, channels=["email", "discord"]) for u in people], batch_size=CREATE_BATCH
+    )
+    hooks = [discord.Webhook(str(900000000000000000 + i), f"bench-{run[-8:]}-{i}") for i in range(count)]
+    Address.objects.bulk_create(
+        [
+            Address(user=u, channel="discord", key=digest(h.url), value=h.url, label=h.masked, verified_at=now)
+            for u, h in zip(people, hooks, strict=True)
         ],
         batch_size=CREATE_BATCH,
     )
