@@ -5,18 +5,19 @@ from django.urls import reverse
 from listings import formatting
 
 from . import emails, links
-from .channels import Message
+from .channels import LongForm, Message
 from .models import Notification
 
 
-def deal_context(notification: Notification, channel: str) -> dict:
+def deal_context(notification: Notification, channel: str, *, view_url: str = "") -> dict:
+    """What the deal email's templates read; `view_url`: the tracked link, when already made."""
     listing = notification.listing
     return {
         "notification": notification,
         "listing": listing,
         "sources": notification.sources,
         "rule_names": notification.source_names,
-        "view_url": links.click_url(notification.id, channel),
+        "view_url": view_url or links.click_url(notification.id, channel),
         "listing_url": links.absolute(reverse("listings:detail", args=[listing.id])),
         "settings_url": links.settings_url(),
         "unsubscribe_url": links.unsubscribe_url(notification.user_id),
@@ -24,23 +25,27 @@ def deal_context(notification: Notification, channel: str) -> dict:
 
 
 def deal_message(notification: Notification, channel: str, key: str, *, delivery_id: int | None = None) -> Message:
-    """A deal on one channel: its link is tracked per channel, `key` (the delivery's dedup key) identifies the send."""
-    context = deal_context(notification, channel)
-    composed = emails.compose("deal", context)
+    """A deal on one channel: its link is tracked per channel, `key` (the delivery's dedup key) identifies the send.
+
+    The email templates are rendered only if the channel reads the long form (see `Message`).
+    """
     listing = notification.listing
     price = formatting.money(listing.price, listing.currency)
+    view_url = links.click_url(notification.id, channel)
+
+    def long_form() -> LongForm:
+        return _long_form(emails.compose("deal", deal_context(notification, channel, view_url=view_url)))
+
     return Message(
         kind="deal",
-        subject=composed.subject,
-        text=composed.text,
-        html=composed.html,
+        long_form=long_form,
         short=f"{listing.title} - {price}",
         title=listing.title,
         price=price,
-        link=context["view_url"],
+        link=view_url,
         image=listing.image_url or "",
         urgent=notification.urgent,
-        unsubscribe_url=context["unsubscribe_url"],
+        unsubscribe_url=links.unsubscribe_url(notification.user_id),
         description=listing.description,
         facts=deal_facts(notification),
         footer=f"{listing.get_source_display()} · {_alerts(notification)}",
@@ -87,9 +92,11 @@ def composed_message(kind: str, composed: emails.Composed, *, user_id: int, meta
     """An email composed from templates (a digest, a notice) as a `Message`."""
     return Message(
         kind=kind,
-        subject=composed.subject,
-        text=composed.text,
-        html=composed.html,
+        long_form=lambda: _long_form(composed),
         unsubscribe_url=links.unsubscribe_url(user_id),
         metadata={"kind": kind, "user_id": str(user_id), **metadata},
     )
+
+
+def _long_form(composed: emails.Composed) -> LongForm:
+    return LongForm(composed.subject, composed.text, composed.html)

@@ -66,8 +66,22 @@ def addresses_on(user: User, channel: channels.Channel, stored: list[Address] | 
     return channel.addresses(user, [a for a in stored if a.channel == channel.name])
 
 
-def unreachable_because(user: User, prefs: NotificationPreferences, stored: list[Address]) -> dict[str, str]:
-    """Why each channel cannot reach the user, as the policy words it after "Email is …"; "" when it can."""
+def channel_addresses(user: User, stored: list[Address]) -> dict[str, list[Address]]:
+    """The user's addresses on every built channel, with their state; `stored`: the user's rows."""
+    return {name: addresses_on(user, channels.get(name), stored) for name in channels.available()}
+
+
+def unreachable_because(
+    user: User,
+    prefs: NotificationPreferences,
+    stored: list[Address],
+    addresses: dict[str, list[Address]] | None = None,
+) -> dict[str, str]:
+    """Why each channel cannot reach the user, as the policy words it after "Email is …"; "" when it can.
+
+    `addresses`: `channel_addresses`' answer, when the caller needs them too (each costs a keyed
+    hash, and a phone number's parsing).
+    """
     reasons = {}
     for name in CHANNELS:
         if name not in channels.available():
@@ -77,7 +91,8 @@ def unreachable_because(user: User, prefs: NotificationPreferences, stored: list
         if not channel.configured():
             reasons[name] = "not available on this site yet"
         else:
-            reasons[name] = channel.unreachable_because(user, prefs, addresses_on(user, channel, stored))
+            on = addresses[name] if addresses is not None else addresses_on(user, channel, stored)
+            reasons[name] = channel.unreachable_because(user, prefs, on)
     return reasons
 
 
@@ -98,12 +113,16 @@ def email_awaiting_confirmation(user: User, prefs: NotificationPreferences) -> b
 
 
 def policy_preferences(
-    user: User, prefs: NotificationPreferences, stored: list[Address] | None = None
+    user: User,
+    prefs: NotificationPreferences,
+    stored: list[Address] | None = None,
+    addresses: dict[str, list[Address]] | None = None,
 ) -> policy.Preferences:
-    """The stored preferences as the pure policy reads them; `stored`: the user's addresses, when already read."""
+    """The stored preferences as the pure policy reads them; `stored`: the user's addresses, when already
+    read; `addresses`: each channel's, when already worked out (`channel_addresses`)."""
     if stored is None:
         stored = stored_addresses([user.pk])[user.pk]
-    reasons = unreachable_because(user, prefs, stored)
+    reasons = unreachable_because(user, prefs, stored, addresses)
     return policy.Preferences(
         time_zone=user.time_zone,
         channels=tuple(prefs.channels),

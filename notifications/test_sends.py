@@ -42,8 +42,10 @@ def test_message(user: User, channel: str) -> channels.Message:
     settings_url = links.settings_url()
     return channels.Message(
         kind="test",
-        subject="Test message from Deal Alerts",
-        text=f"This is the test you asked for: {label} reaches you. Your settings: {settings_url}",
+        long_form=lambda: channels.LongForm(
+            subject="Test message from Deal Alerts",
+            text=f"This is the test you asked for: {label} reaches you. Your settings: {settings_url}",
+        ),
         short=f"{label} reaches you",
         title=f"{label} reaches you",
         link=settings_url,

@@ -1,4 +1,4 @@
-"""Subprocesses for benchmarks and crash tests: a Postmark sink and a real Celery worker.
+"""Subprocesses for benchmarks and crash tests: a Postmark sink, a Twilio sink and a real Celery worker.
 
 Each runs in its own process group, so stopping (or SIGKILLing) one takes its children
 with it. No pytest here: the benchmark commands (`bench_delivery`, `bench_digest`) use this
@@ -7,6 +7,9 @@ module as the suite does.
     with postmark_sink(delay=0.01) as sink, celery_worker(worker_env(sink.url)) as worker:
         ...  # enqueue; the worker sends to the sink
         sink.stats()  # {"accepted": N, "by_key": {dedup_key: count}}
+
+    with postmark_sink() as email, twilio_sink() as sms, celery_worker(worker_env(email.url, twilio_url=sms.url)):
+        ...  # texts go to the Twilio sink, emails (fallbacks) to the Postmark one
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ from django.db import connection
 BASE_DIR = Path(__file__).resolve().parent.parent
 POSTMARK_BACKEND = "anymail.backends.postmark.EmailBackend"
 SINK_TOKEN = "test-token"
+# The Twilio sink's credentials, and Twilio's own test sender number ("+15005550006" passes validation).
+TWILIO_SINK_SID = "AC" + "0" * 32
+TWILIO_SINK_TOKEN = "test-auth-token"
+TWILIO_SINK_SENDER = "+15005550006"
 
 
 def _stop_group(process: subprocess.Popen, timeout: float) -> None:
@@ -56,7 +63,7 @@ def _kill_group(process: subprocess.Popen) -> None:
     process.wait()
 
 
-# --- the Postmark sink ---------------------------------------------------------------------------
+# --- the provider sinks: Postmark and Twilio -------------------------------------------------------
 
 
 @dataclass
@@ -70,9 +77,9 @@ class Sink:
 
 
 @contextmanager
-def postmark_sink(*, delay: float = 0.0) -> Iterator[Sink]:
-    """`python -m peers postmark` in its own process; `delay` holds back every answer (seconds)."""
-    command = [sys.executable, "-m", "peers", "postmark", "--port", "0", "--token", SINK_TOKEN]
+def _peer_process(kind: str, arguments: list[str], delay: float) -> Iterator[Sink]:
+    """`python -m peers <kind>` in its own process group, until the block ends."""
+    command = [sys.executable, "-m", "peers", kind, "--port", "0", *arguments]
     if delay:
         command += ["--delay", str(delay)]
     process = subprocess.Popen(command, cwd=BASE_DIR, stdout=subprocess.PIPE, text=True, start_new_session=True)
@@ -80,12 +87,27 @@ def postmark_sink(*, delay: float = 0.0) -> Iterator[Sink]:
         assert process.stdout is not None
         url = process.stdout.readline().strip()  # the first line; EOF ("") if it died on start-up
         if not url.startswith("http://"):
-            raise RuntimeError(f"the Postmark sink did not start (exit code {process.poll()}): {url!r}")
+            raise RuntimeError(f"the {kind} sink did not start (exit code {process.poll()}): {url!r}")
         yield Sink(process, url)
     finally:
         _stop_group(process, timeout=5)
         if process.stdout is not None:
             process.stdout.close()
+
+
+@contextmanager
+def postmark_sink(*, delay: float = 0.0) -> Iterator[Sink]:
+    """`python -m peers postmark` in its own process; `delay` holds back every answer (seconds)."""
+    with _peer_process("postmark", ["--token", SINK_TOKEN], delay) as sink:
+        yield sink
+
+
+@contextmanager
+def twilio_sink(*, delay: float = 0.0) -> Iterator[Sink]:
+    """`python -m peers twilio` in its own process, taking TWILIO_SINK_SID / TWILIO_SINK_TOKEN; its
+    stats count accepted texts by their StatusCallback's `d` (the delivery's dedup key)."""
+    with _peer_process("twilio", ["--sid", TWILIO_SINK_SID, "--token", TWILIO_SINK_TOKEN], delay) as sink:
+        yield sink
 
 
 # --- the Celery worker ----------------------------------------------------------------------------
@@ -108,8 +130,18 @@ def database_url(settings_dict: dict | None = None) -> str:
     raise RuntimeError(f"no DATABASE_URL for the {db['ENGINE']} engine")
 
 
-def worker_env(sink_url: str, **extra: str) -> dict[str, str]:
-    """The environment for a worker using this process's database and broker, emailing the sink."""
+def worker_env(sink_url: str, *, twilio_url: str = "", **extra: str) -> dict[str, str]:
+    """The environment for a worker using this process's database and broker, emailing the Postmark
+    sink at `sink_url` and, given `twilio_url` (a `twilio_sink`'s), texting through that one."""
+    texting = {}
+    if twilio_url:
+        texting = {
+            "TWILIO_ACCOUNT_SID": TWILIO_SINK_SID,
+            "TWILIO_AUTH_TOKEN": TWILIO_SINK_TOKEN,
+            "TWILIO_PHONE_NUMBER": TWILIO_SINK_SENDER,
+            "TWILIO_MESSAGING_SERVICE_SID": "",
+            "TWILIO_API_URL": twilio_url.rstrip("/"),
+        }
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "dealalerts.settings",
@@ -120,6 +152,7 @@ def worker_env(sink_url: str, **extra: str) -> dict[str, str]:
         # anymail joins "email", "messages/outbound"... to this, so it ends with "/".
         "ANYMAIL_POSTMARK_API_URL": sink_url.rstrip("/") + "/",
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        **texting,
         **extra,
     }
 

@@ -7,7 +7,7 @@ forms, the API and its OpenAPI enum read them, and the (pure) policy is given th
 
 from types import MappingProxyType
 
-from .base import Channel, Message, Naming, Permanent, Result, Sent, Transient
+from .base import Channel, LongForm, Message, Naming, Permanent, Result, Sent, Transient
 from .email import EmailChannel
 from .sms import SmsChannel
 
@@ -45,6 +45,7 @@ __all__ = [
     "NAMES",
     "SETUP_HINTS",
     "Channel",
+    "LongForm",
     "Message",
     "Naming",
     "Permanent",

@@ -6,12 +6,13 @@ key), and answers `Sent`, `Transient` or `Permanent`. What to do with the answer
 the address, fall back — is decided once, in `delivery` and the policy, for every channel.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -30,14 +31,25 @@ class Naming:
     daily_cap: int | None = None
 
 
+class LongForm(NamedTuple):
+    """What a message says at length: a subject, a plain-text body and (optionally) an HTML part."""
+
+    subject: str
+    text: str
+    html: str = ""
+
+
 @dataclass(frozen=True)
 class Message:
-    """What one notification says, in every form a channel may need; each renders what its medium carries."""
+    """What one notification says, in every form a channel may need; each renders what its medium carries.
+
+    The long form (subject, text, HTML) is rendered from templates only when a channel first reads
+    it: an SMS or a push needs the title, price and link alone, and rendering an email costs more
+    than sending a text.
+    """
 
     kind: str  # "deal", "digest", "test", "notice": a tag for the provider and our metadata
-    subject: str  # an email's subject, a push notification's title
-    text: str  # the plain-text body
-    html: str = ""  # an email's HTML part
+    long_form: Callable[[], LongForm]  # renders the subject, text and HTML, once, when first asked
     short: str = ""  # a line that says it all: "ThinkPad T14 - $300" (push bodies)
     title: str = ""  # what it is about, and its price: a text message fits them into one segment
     price: str = ""
@@ -53,6 +65,25 @@ class Message:
     score: float | None = None  # the deal score, 0–1, when there is one (a card's colour)
     topic: str = ""  # what it is about, so a newer message on it can replace an unread older one
     metadata: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # echoed back by webhooks
+
+    @cached_property
+    def _rendered(self) -> LongForm:
+        return self.long_form()
+
+    @property
+    def subject(self) -> str:
+        """An email's subject, a push notification's title."""
+        return self._rendered.subject
+
+    @property
+    def text(self) -> str:
+        """The plain-text body."""
+        return self._rendered.text
+
+    @property
+    def html(self) -> str:
+        """An email's HTML part ("" when there is none)."""
+        return self._rendered.html
 
 
 @dataclass(frozen=True)

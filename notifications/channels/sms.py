@@ -6,6 +6,7 @@ delivered stale. Twilio reports what happened next to our status callback, and r
 START, HELP) to our inbound webhook: both in `notifications.sms`.
 """
 
+from functools import cache
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -67,4 +68,10 @@ def _prefix(message: Message) -> str:
 
 def status_callback_url(key: str) -> str:
     """Where Twilio reports this text's fate; the key finds the delivery again."""
-    return f"{settings.SITE_URL.rstrip('/')}{reverse('twilio-status')}?d={key}"
+    return f"{_status_url(settings.SITE_URL)}?d={key}"
+
+
+@cache
+def _status_url(site_url: str) -> str:
+    """Reversed once per site URL, not once per text (as `links` does for its prefixes)."""
+    return site_url.rstrip("/") + reverse("twilio-status")

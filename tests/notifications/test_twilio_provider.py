@@ -108,7 +108,7 @@ def test_connection_refused_is_transient(twilio_peer: TwilioPeer, settings):
     settings.TWILIO_API_URL = f"http://127.0.0.1:{closed_port}"
     result = sms.send_text(TO, "x")
     assert isinstance(result, Transient)
-    assert result.error.startswith("Twilio unreachable: ConnectionError")
+    assert result.error.startswith("Twilio unreachable: NewConnectionError")
     assert result.retry_after is None
 
 
@@ -117,7 +117,7 @@ def test_no_answer_in_time_is_transient_though_twilio_may_have_it(twilio_peer: T
     twilio_peer.delay = 2
     result = sms.send_text(TO, "x")
     assert isinstance(result, Transient)
-    assert result.error.startswith("Twilio unreachable: ReadTimeout")
+    assert result.error.startswith("Twilio unreachable: ReadTimeoutError")
     assert len(twilio_peer.wait_for_messages(1)) == 1  # accepted all the same: a retry texts twice
 
 

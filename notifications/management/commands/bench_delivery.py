@@ -1,15 +1,18 @@
-"""Measure email delivery through a real Celery worker to a local Postmark sink; prints one JSON line.
+"""Measure delivery through a real Celery worker to a local provider sink; prints one JSON line.
 
-The outbox rows are written as `notify` writes them (pending email deliveries with their
-dedup keys) but in bulk and without enqueueing; the clock runs from `delivery.enqueue` until
-no row is pending or sending. The sink counts what it accepted per dedup key, so the result
-says whether anything was sent twice or not at all.
+`--channel email` sends to a Postmark sink, `--channel sms` to a Twilio sink (SMS-ready users,
+five texts each: exactly the daily cap). The outbox rows are written as `notify` writes them
+(pending deliveries with their dedup keys) but in bulk and without enqueueing; the clock runs
+from `delivery.enqueue` until no row is pending or sending. Each sink counts what it accepted
+per dedup key, so the result says whether anything was sent twice, not at all, or (for SMS)
+beyond a user's daily cap.
 """
 
 import json
 import math
 import time
 import uuid
+from collections import Counter
 from contextlib import ExitStack
 from decimal import Decimal
 
@@ -19,22 +22,39 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.phones import mask_phone
+from dealalerts.encryption import digest
 from listings.models import Category, Listing
-from notifications import delivery
-from notifications.models import Delivery, DeliveryStatus, Kind, Notification, NotificationPreferences
-from peers.processes import celery_worker, postmark_sink, worker_env
+from notifications import channels, delivery
+from notifications.models import (
+    Address,
+    ChannelDayCount,
+    Delivery,
+    DeliveryStatus,
+    Kind,
+    Notification,
+    NotificationPreferences,
+)
+from peers.processes import celery_worker, postmark_sink, twilio_sink, worker_env
 
 PREFIX = "bench-delivery"
 CREATE_BATCH = 2000
 UNSETTLED = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+SMS_TIME_ZONE = "America/New_York"
 
 
 class Command(BaseCommand):
-    help = "Deliver N emails through a real Celery worker to a local Postmark sink; prints throughput as JSON."
+    help = (
+        "Deliver N emails (to a local Postmark sink) or texts (to a local Twilio sink) through a real "
+        "Celery worker; prints throughput, duplicates and losses as JSON."
+    )
 
     def add_arguments(self, parser):
+        parser.add_argument("--channel", choices=["email", "sms"], default="email")
         parser.add_argument("--deliveries", type=int, default=20000)
-        parser.add_argument("--users", type=int, default=1000)
+        parser.add_argument(
+            "--users", type=int, default=1000, help="email only; SMS has one user per five texts (the daily cap)."
+        )
         parser.add_argument("--worker-concurrency", type=int, default=1, help="Pool processes (or threads).")
         parser.add_argument(
             "--worker-pool",
@@ -44,51 +64,107 @@ class Command(BaseCommand):
         )
         parser.add_argument("--timeout", type=float, default=900, help="Give up after this many seconds.")
 
-    def handle(self, deliveries: int, users: int, worker_concurrency: int, worker_pool: str, timeout: float, **options):
+    def handle(
+        self,
+        channel: str,
+        deliveries: int,
+        users: int,
+        worker_concurrency: int,
+        worker_pool: str,
+        timeout: float,
+        **options,
+    ):
+        if deliveries < 1:
+            raise CommandError("--deliveries must be at least 1")
         run = f"{PREFIX}-{uuid.uuid4().hex[:8]}"
-        with ExitStack() as cleanup:  # unwinds in reverse: worker, rows, sink
-            sink = cleanup.enter_context(postmark_sink())
+        cap = channels.get("sms").daily_cap or 1
+        with ExitStack() as cleanup:  # unwinds in reverse: worker, rows, sinks
+            email_sink = cleanup.enter_context(postmark_sink())
+            env = worker_env(email_sink.url)
+            if channel == "sms":
+                sms_sink = cleanup.enter_context(twilio_sink())
+                env = worker_env(email_sink.url, twilio_url=sms_sink.url)
             cleanup.callback(delete_rows, run)
-            rows = create_deliveries(run, deliveries, min(users, deliveries))
-            cleanup.enter_context(celery_worker(worker_env(sink.url), concurrency=worker_concurrency, pool=worker_pool))
+            if channel == "sms":
+                rows = create_deliveries(run, deliveries, math.ceil(deliveries / cap), channel="sms")
+            else:
+                rows = create_deliveries(run, deliveries, min(users, deliveries), channel="email")
+            cleanup.enter_context(celery_worker(env, concurrency=worker_concurrency, pool=worker_pool))
 
             started = time.perf_counter()
             delivery.enqueue(rows)
             wait_settled(run, timeout)
             elapsed = time.perf_counter() - started
 
-            by_key = sink.stats()["by_key"]
-            statuses = dict(Delivery.objects.filter(pk__in=[r.pk for r in rows]).values_list("dedup_key", "status"))
-        lost = sum(1 for r in rows if by_key.get(r.dedup_key, 0) < 1 or statuses.get(r.dedup_key) != "sent")
-        self.stdout.write(
-            json.dumps(
-                {
-                    "deliveries": deliveries,
-                    "per_s": round(deliveries / elapsed),
-                    "duplicates": sum(count - 1 for count in by_key.values() if count > 1),
-                    "lost": lost,
-                    "worker_processes": worker_concurrency if worker_pool == "prefork" else 1,
-                    "pool": f"{worker_pool} x{worker_concurrency}",
-                    "database": connection.vendor,
-                }
+            by_key = (sms_sink if channel == "sms" else email_sink).stats()["by_key"]
+            fallback_emails = email_sink.stats()["accepted"] if channel == "sms" else 0
+            settled = {
+                key: (status, reason)
+                for key, status, reason in Delivery.objects.filter(pk__in=[r.pk for r in rows]).values_list(
+                    "dedup_key", "status", "reason"
+                )
+            }
+        result = {
+            "channel": channel,
+            "deliveries": deliveries,
+            "per_s": round(deliveries / elapsed),
+            "duplicates": sum(count - 1 for count in by_key.values() if count > 1),
+        }
+        if channel == "email":
+            result["lost"] = sum(
+                1 for r in rows if by_key.get(r.dedup_key, 0) < 1 or settled.get(r.dedup_key, ("", ""))[0] != "sent"
             )
-        )
+        else:
+            skipped = Counter(
+                reason for status, reason in settled.values() if status == DeliveryStatus.SKIPPED and reason
+            )
+            texts_per_user = Counter()
+            for r in rows:
+                texts_per_user[r.notification.user_id] += by_key.get(r.dedup_key, 0)
+            result |= {
+                "lost": sum(1 for r in rows if _lost(r, by_key, settled)),
+                "over_cap": sum(1 for count in texts_per_user.values() if count > cap),
+                "skipped": sum(skipped.values()),
+                "skipped_because": dict(skipped),
+                "fallback_emails": fallback_emails,
+                "users": len(texts_per_user),
+            }
+        result |= {
+            "worker_processes": worker_concurrency if worker_pool == "prefork" else 1,
+            "pool": f"{worker_pool} x{worker_concurrency}",
+            "database": connection.vendor,
+        }
+        self.stdout.write(json.dumps(result))
 
 
-def create_deliveries(run: str, count: int, users: int) -> list[Delivery]:
-    """`users` users, enough listings that each user has one notification per listing, `count` pending emails."""
+def _lost(row: Delivery, by_key: dict[str, int], settled: dict[str, tuple[str, str]]) -> bool:
+    """Never accepted by the sink, or not recorded as sent, and not skipped for a stated reason."""
+    status, reason = settled.get(row.dedup_key, ("", ""))
+    if status == DeliveryStatus.SKIPPED and reason:
+        return False
+    return by_key.get(row.dedup_key, 0) < 1 or status != DeliveryStatus.SENT
+
+
+def create_deliveries(run: str, count: int, users: int, *, channel: str) -> list[Delivery]:
+    """`users` users, enough listings that each user has one notification per listing, `count` pending
+    deliveries on `channel`: for SMS each user has a verified mobile number and SMS turned on."""
     if count < 1:
         raise CommandError("--deliveries must be at least 1")
     now = timezone.now()
     password = make_password(None)  # unusable, and hashed once
-    people = User.objects.bulk_create(
-        [
-            User(email=f"{run}-{i}@dealalerts.local", password=password, email_confirmed_at=timezone.now())
-            for i in range(users)
-        ],
-        batch_size=CREATE_BATCH,
-    )
-    NotificationPreferences.objects.bulk_create([NotificationPreferences(user=u) for u in people])
+    if channel == "sms":
+        people = create_sms_users(run, users, password, now)
+    else:
+        people = User.objects.bulk_create(
+            [
+                User(email=f"{run}-{i}@dealalerts.local", password=password, email_confirmed_at=now)
+                for i in range(users)
+            ],
+            batch_size=CREATE_BATCH,
+        )
+        NotificationPreferences.objects.bulk_create(
+            [NotificationPreferences(user=u) for u in people], batch_size=CREATE_BATCH
+        )
     laptops = Category.objects.get(slug="laptops")
     listings = Listing.objects.bulk_create(
         [
@@ -115,7 +191,7 @@ def create_deliveries(run: str, count: int, users: int) -> list[Delivery]:
                 user=user,
                 kind=Kind.DEAL_MATCH,
                 listing=listing,
-                local_day=now.date(),
+                local_day=now.astimezone(user.time_zone).date(),
                 sources=[source],
                 counts_toward_cap=True,
                 reason="bench",
@@ -129,15 +205,48 @@ def create_deliveries(run: str, count: int, users: int) -> list[Delivery]:
         [
             Delivery(
                 notification=n,
-                channel="email",
+                channel=channel,
                 status=DeliveryStatus.PENDING,
-                dedup_key=delivery.dedup_key(n.id, "email"),
+                dedup_key=delivery.dedup_key(n.id, channel),
                 created_at=now,
             )
             for n in notifications
         ],
         batch_size=CREATE_BATCH,
     )
+
+
+def create_sms_users(run: str, count: int, password: str, now) -> list[User]:
+    """Users as `tests.factories.sms_user` makes them, in bulk: a confirmed email, a verified mobile
+    number (encrypted, with its digest and a verified SMS address row), SMS turned on beside email."""
+    # 201-200-0000 onwards: distinct, valid New Jersey numbers (area code 201, exchanges 200-399).
+    phones = [f"+1201{200 + i // 10_000:03d}{i % 10_000:04d}" for i in range(count)]
+    people = User.objects.bulk_create(
+        [
+            User(
+                email=f"{run}-{i}@dealalerts.local",
+                password=password,
+                email_confirmed_at=now,
+                time_zone=SMS_TIME_ZONE,
+                phone_number=phone,
+                phone_digest=digest(phone),
+                phone_verified=True,
+            )
+            for i, phone in enumerate(phones)
+        ],
+        batch_size=CREATE_BATCH,
+    )
+    NotificationPreferences.objects.bulk_create(
+        [NotificationPreferences(user=u, channels=["email", "sms"]) for u in people], batch_size=CREATE_BATCH
+    )
+    Address.objects.bulk_create(
+        [
+            Address(user=u, channel="sms", key=u.phone_digest, label=mask_phone(u.phone_number), verified_at=now)
+            for u in people
+        ],
+        batch_size=CREATE_BATCH,
+    )
+    return people
 
 
 def wait_settled(run: str, timeout: float) -> None:
@@ -150,8 +259,10 @@ def wait_settled(run: str, timeout: float) -> None:
 
 
 def delete_rows(run: str) -> None:
-    """Everything the run created; notifications, deliveries and preferences go with their users."""
+    """Everything the run created, fallback emails included; preferences go with their users."""
     Delivery.objects.filter(notification__user__email__startswith=run).delete()
     Notification.objects.filter(user__email__startswith=run).delete()
+    Address.objects.filter(user__email__startswith=run).delete()
+    ChannelDayCount.objects.filter(user__email__startswith=run).delete()
     User.objects.filter(email__startswith=run).delete()
     Listing.objects.filter(external_id__startswith=run).delete()
