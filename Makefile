@@ -25,6 +25,7 @@ migrate: setup
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 
 demo: migrate
+	$(DEV) $(BIN)/python manage.py generate_vapid_keys --demo
 	$(DEV) $(BIN)/python manage.py seed_demo
 	$(DEV) $(BIN)/python manage.py seed_demo_alerts
 
