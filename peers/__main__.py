@@ -1,4 +1,4 @@
-"""`python -m peers postmark|twilio --port 0`: a provider's peer in its own process (a sink for benchmarks).
+"""`python -m peers postmark|twilio|webpush --port 0`: a provider's peer in its own process (a sink for benchmarks).
 
 It prints its URL as the first line, then serves until killed.
 """
@@ -8,11 +8,12 @@ import argparse
 from .postmark import PostmarkPeer
 from .recording import RecordingHTTPServer
 from .twilio import TwilioPeer
+from .webpush import WebPushPeer
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m peers", description="Serve a protocol peer until killed.")
-    parser.add_argument("kind", choices=["postmark", "twilio"])
+    parser.add_argument("kind", choices=["postmark", "twilio", "webpush"])
     parser.add_argument("--port", type=int, default=0, help="0: any free port (the default)")
     parser.add_argument(
         "--token",
@@ -23,7 +24,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to hold back every answer")
     args = parser.parse_args(argv)
     peer: RecordingHTTPServer
-    if args.kind == "twilio":
+    if args.kind == "webpush":
+        peer = WebPushPeer(port=args.port, delay=args.delay, record=False)
+    elif args.kind == "twilio":
         token = args.token or "test-auth-token"
         peer = TwilioPeer(account_sid=args.sid, token=token, port=args.port, delay=args.delay, record=False)
     else:

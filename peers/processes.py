@@ -110,6 +110,14 @@ def twilio_sink(*, delay: float = 0.0) -> Iterator[Sink]:
         yield sink
 
 
+@contextmanager
+def webpush_sink(*, delay: float = 0.0) -> Iterator[Sink]:
+    """`python -m peers webpush` in its own process: `POST {url}/_subscribe` makes subscriptions on it;
+    its stats count accepted pushes by their payload's listing id and the subscription."""
+    with _peer_process("webpush", [], delay) as sink:
+        yield sink
+
+
 # --- the Celery worker ----------------------------------------------------------------------------
 
 
