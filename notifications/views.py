@@ -4,6 +4,9 @@ Settings validate through the API's serializers (`api.SECTIONS`), so the page an
 what is valid. Unsubscribe and click links come from email: they work with no session, by a signed token.
 """
 
+from pathlib import Path
+
+from django.conf import settings as django_settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -16,11 +19,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.rate_limits import client_address
 
-from . import digests, links, phone, preferences, test_sends, tracking, wording
+from . import channels, digests, links, phone, preferences, push_subscriptions, test_sends, tracking, wording
 from .api import SECTIONS
-from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, Weekday
+from .models import CHANNEL_LABELS, CHANNELS, Delivery, DeliveryStatus, Frequency, Notification, Weekday
 
 PAGE_SIZE = 25
+SERVICE_WORKER = Path(django_settings.BASE_DIR) / "static" / "sw.js"
 
 
 def section_data(section: str, post: QueryDict) -> dict:
@@ -77,6 +81,16 @@ def settings_context(request: HttpRequest, *, sent: dict | None = None, **extra)
         "summary": summary,
         "values": values,
         "phone": phone.phone_status(request.user),
+        "push_devices": push_subscriptions.devices(request.user),
+        "push_available": channels.get("push").configured(),
+        "vapid_public_key": django_settings.VAPID_PUBLIC_KEY,
+        "push_message": "",
+        "push_last_sent": Delivery.objects.filter(
+            notification__user=request.user, channel="push", status=DeliveryStatus.SENT
+        )
+        .order_by("-sent_at")
+        .values_list("sent_at", flat=True)
+        .first(),
         "test_result": None,
         "test_error": "",
         "phone_errors": {},
@@ -180,6 +194,39 @@ def test_send(request: HttpRequest, channel: str) -> HttpResponse:
     if request.htmx:
         return render(request, "notifications/_section_test.html", context)
     return render(request, "notifications/settings.html", context, status=400 if error else 200)
+
+
+@login_required
+@require_POST
+def push_section(request: HttpRequest) -> HttpResponse:
+    """The push section's Remove buttons (enabling is the browser's: its script posts to the API)."""
+    removed = push_subscriptions.remove(request.user, _int(request.POST.get("device")))
+    message = "Removed: this browser gets no more pushes." if removed else "That device was already removed."
+    context = settings_context(request, push_message=message)
+    if request.htmx:
+        return render(request, "notifications/_section_push.html", {**context, "with_channels": True})
+    return render(request, "notifications/settings.html", context)
+
+
+@login_required
+@require_GET
+def push_devices(request: HttpRequest) -> HttpResponse:
+    """The push section again, after the page's script subscribed this browser through the API."""
+    context = settings_context(request, push_message=request.GET.get("done") and "Push is on for this browser.")
+    return render(request, "notifications/_section_push.html", {**context, "with_channels": True})
+
+
+def _int(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 0
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """static/sw.js at the site's root: a service worker controls only the paths under its own URL."""
+    response = HttpResponse(SERVICE_WORKER.read_bytes(), content_type="text/javascript; charset=utf-8")
+    response["Service-Worker-Allowed"] = "/"
+    response["Cache-Control"] = "no-cache"  # browsers re-check it for updates; no stale worker for a day
+    return response
 
 
 @login_required
