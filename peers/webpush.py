@@ -124,7 +124,8 @@ class WebPushPeer(RecordingHTTPServer):
     Retry-After) and 500.
 
     Not the push protocol: `POST /_subscribe` (optional JSON `{"application_server_key"}`) returns a
-    new subscription; `GET /_stats` answers `{"accepted": N, "by_key": {"<listing_id or url> <token>": n}}`.
+    new subscription; `GET /_stats` answers `{"accepted": N, "rate_limited": N, "by_key": {key: n}}`, the
+    key "<the payload's listing_id (or url)> <the subscription's token>".
     """
 
     def __init__(self, *, port: int = 0, delay: float = 0.0, record: bool = True) -> None:
@@ -133,7 +134,10 @@ class WebPushPeer(RecordingHTTPServer):
         self._pushed: list[Pushed] = []
         self._failures: deque[tuple[FailureKind, int]] = deque()
         self._refusals: list[str] = []
+        self._verdicts: dict[int, Pushed | tuple[int, str]] = {}
+        self._verified: dict[str, tuple[str, dict[str, Any]]] = {}
         self._accepted = 0
+        self._rate_limited = 0  # 429s answered: a sender that honours Retry-After sees few
         self._by_key: Counter[str] = Counter()
 
     # --- the browser's side --------------------------------------------------------------------
@@ -185,7 +189,7 @@ class WebPushPeer(RecordingHTTPServer):
 
     def stats(self) -> dict[str, Any]:
         with self._state:
-            return {"accepted": self._accepted, "by_key": dict(self._by_key)}
+            return {"accepted": self._accepted, "rate_limited": self._rate_limited, "by_key": dict(self._by_key)}
 
     def clear(self) -> None:
         with self._state:
@@ -194,9 +198,20 @@ class WebPushPeer(RecordingHTTPServer):
             self._failures.clear()
             self._refusals.clear()
             self._accepted = 0
+            self._rate_limited = 0
             self._by_key.clear()
 
     # --- the protocol ---------------------------------------------------------------------------
+
+    def handle_recorded(self, recorded: Recorded) -> Reply:
+        # The checks and the decryption run before the state lock is taken, so pushes on several
+        # connections are checked in parallel; the verdict is read back in `default_reply`.
+        if recorded.route.startswith(PUSH_ROUTE_PREFIX) and recorded.method == "POST":
+            self._verdicts[id(recorded)] = self._check(recorded)
+        try:
+            return super().handle_recorded(recorded)
+        finally:
+            self._verdicts.pop(id(recorded), None)
 
     def default_reply(self, recorded: Recorded) -> Reply:
         route = recorded.route
@@ -205,30 +220,48 @@ class WebPushPeer(RecordingHTTPServer):
         if route == "/_subscribe" and recorded.method == "POST":
             key = (recorded.json or {}).get("application_server_key", "") if isinstance(recorded.json, dict) else ""
             return Reply(201, self.subscribe(key))
-        if not route.startswith(PUSH_ROUTE_PREFIX) or recorded.method != "POST":
+        verdict = self._verdicts.get(id(recorded))
+        if verdict is None:
             return Reply(404, {"error": f"no such endpoint: {recorded.method} {route}"})
-        subscriber = self._subscribers.get(route.removeprefix(PUSH_ROUTE_PREFIX))
+        if isinstance(verdict, tuple):
+            return self._refuse(*verdict)
+        if self._failures:
+            kind, retry_after = self._failures.popleft()
+            status = FAILURE_STATUS[kind]
+            headers = {"Retry-After": str(retry_after)} if status in (429, 500) else {}
+            self._rate_limited += status == 429
+            return Reply(status, {"code": status, "errno": status, "error": kind}, headers)
+        return self._accept(verdict)
+
+    def _check(self, recorded: Recorded) -> Pushed | tuple[int, str]:
+        """The push, decrypted, or the status and reason it is refused with."""
+        subscriber = self._subscribers.get(recorded.route.removeprefix(PUSH_ROUTE_PREFIX))
         if subscriber is None:
-            return self._refuse(404, "no such subscription")
+            return 404, "no such subscription"
+        authorization = recorded.headers.get("Authorization", "")
         try:
-            key, claims = verify_vapid(recorded.headers.get("Authorization", ""), self.url, time.time())
+            key, claims = self._verified.get(authorization) or verify_vapid(authorization, self.url, time.time())
         except VapidError as error:
-            return self._refuse(401, str(error))
+            return 401, str(error)
+        if claims["exp"] <= time.time():
+            return 401, "the VAPID token expired"
+        # A token that verified once is good until its exp, as push services cache it too.
+        self._verified[authorization] = (key, claims)
         if subscriber.application_server_key and key != subscriber.application_server_key:
-            return self._refuse(403, "k is not the application server key this subscription was made for")
+            return 403, "k is not the application server key this subscription was made for"
         ttl = recorded.headers.get("TTL", "")
         if not ttl.isdigit():
-            return self._refuse(400, f"TTL must be a number of seconds, not {ttl!r}")
+            return 400, f"TTL must be a number of seconds, not {ttl!r}"
         urgency = recorded.headers.get("Urgency", "normal")
         if urgency not in URGENCIES:
-            return self._refuse(400, f"Urgency {urgency!r} is not one of {sorted(URGENCIES)}")
+            return 400, f"Urgency {urgency!r} is not one of {sorted(URGENCIES)}"
         topic = recorded.headers.get("Topic", "")
         if topic and not TOPIC.fullmatch(topic):
-            return self._refuse(400, f"Topic {topic!r} is not 1-32 characters of the URL-safe base64 alphabet")
+            return 400, f"Topic {topic!r} is not 1-32 characters of the URL-safe base64 alphabet"
         if recorded.headers.get("Content-Encoding", "").lower() != "aes128gcm":
-            return self._refuse(400, "Content-Encoding must be aes128gcm")
+            return 400, "Content-Encoding must be aes128gcm"
         if len(recorded.body) > MAX_RECORD_BYTES:
-            return self._refuse(413, f"payload of {len(recorded.body)} bytes is over {MAX_RECORD_BYTES}")
+            return 413, f"payload of {len(recorded.body)} bytes is over {MAX_RECORD_BYTES}"
         try:
             plaintext = http_ece.decrypt(
                 recorded.body,
@@ -238,13 +271,8 @@ class WebPushPeer(RecordingHTTPServer):
             )
             payload = json.loads(plaintext)
         except Exception as error:  # http_ece raises its own and cryptography's errors
-            return self._refuse(400, f"the body does not decrypt to JSON: {type(error).__name__}: {error}")
-        if self._failures:
-            kind, retry_after = self._failures.popleft()
-            status = FAILURE_STATUS[kind]
-            headers = {"Retry-After": str(retry_after)} if status in (429, 500) else {}
-            return Reply(status, {"code": status, "errno": status, "error": kind}, headers)
-        return self._accept(Pushed(subscriber.token, int(ttl), urgency, topic, payload, len(plaintext), claims))
+            return 400, f"the body does not decrypt to JSON: {type(error).__name__}: {error}"
+        return Pushed(subscriber.token, int(ttl), urgency, topic, payload, len(plaintext), claims)
 
     def _refuse(self, status: int, why: str) -> Reply:
         with self._state:

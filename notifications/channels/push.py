@@ -2,9 +2,11 @@
 
 An address is one browser's `PushSubscription`: its endpoint at the browser's push service (Google's
 FCM for Chrome, Mozilla's autopush for Firefox, Apple's for Safari) and the keys the payload is
-encrypted to (RFC 8291, aes128gcm). The push service keeps a message for an offline browser for
-`TTL` seconds, delivers `Urgency: high` ones even to a phone saving battery, and replaces an unread
-message with a newer one of the same `Topic`. Our service worker (static/sw.js) shows it.
+encrypted to (RFC 8291, aes128gcm). pywebpush's `WebPusher` encrypts and posts, over one HTTP
+session per thread; the VAPID token (RFC 8292) is signed here, once per push service for hours.
+The push service keeps a message for an offline browser for `TTL` seconds, delivers
+`Urgency: high` ones even to a phone saving battery, and replaces an unread message with a newer
+one of the same `Topic`. Our service worker (static/sw.js) shows it.
 """
 
 import base64
@@ -12,10 +14,12 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -23,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.templatetags.static import static
 from py_vapid import Vapid
-from pywebpush import WebPushException, webpush
+from pywebpush import WebPusher, WebPushException
 
 from .base import Channel, Message, Permanent, Result, Sent, Transient
 
@@ -160,30 +164,47 @@ class PushChannel(Channel):
 
     def send(self, address: "Address", message: Message, key: str) -> Result:
         subscription = json.loads(address.value)
-        headers = {"Urgency": "high" if message.urgent else "normal"}
+        endpoint = urlsplit(subscription.get("endpoint", ""))
+        headers = {
+            **vapid_headers(f"{endpoint.scheme}://{endpoint.netloc}", time.time()),
+            "Urgency": "high" if message.urgent else "normal",
+        }
         if topic := topic_for(message.topic):
             headers["Topic"] = topic
-        http = getattr(_local, "session", None)
         try:
-            response = webpush(
-                subscription,
+            pusher = WebPusher(subscription, requests_session=getattr(_local, "session", None))
+            response = pusher.send(
                 payload(message, _icon_url(settings.SITE_URL)),
-                vapid_private_key=_vapid(settings.VAPID_PRIVATE_KEY),
-                # A copy each time: pywebpush writes `aud` and `exp` into the dict it is given, so a
-                # shared one would carry the first push service's audience to every other.
-                vapid_claims={"sub": settings.VAPID_SUBJECT},
+                headers,
                 ttl=settings.PUSH_TTL_S,
                 timeout=settings.PUSH_TIMEOUT_S,
-                headers=headers,
-                requests_session=http,
             )
-        except WebPushException as error:
-            if error.response is None:
-                return Permanent(f"push refused: {error.message}"[:500])
-            return classify(error.response)
+        except WebPushException as error:  # the stored subscription lacks what pywebpush needs
+            return Permanent(f"push refused: {error.message}"[:500], address_dead=True)
         except requests.RequestException as error:  # refused, reset, timed out: the service may not have it
             return Transient(f"push service unreachable: {type(error).__name__}: {error}"[:500])
         return classify(response)
+
+
+# Signed VAPID headers by (key, subject, audience): a JWT is good until its `exp` (12 h ahead), so one
+# is signed per push service per few hours rather than once per push.
+_signed: dict[tuple[str, str, str], tuple[float, dict[str, str]]] = {}
+VAPID_TOKEN_LIFETIME_S = 12 * 3600
+VAPID_TOKEN_RENEW_S = 3600  # a token with less left than this is not used: clocks drift, sends queue
+
+
+def vapid_headers(audience: str, now: float) -> dict[str, str]:
+    """`Authorization: vapid t=<JWT>, k=<our public key>` for a push service at `audience` (its origin)."""
+    cache_key = (settings.VAPID_PRIVATE_KEY, settings.VAPID_SUBJECT, audience)
+    cached = _signed.get(cache_key)
+    if cached is not None and cached[0] - now > VAPID_TOKEN_RENEW_S:
+        return cached[1]
+    exp = int(now) + VAPID_TOKEN_LIFETIME_S
+    # A fresh dict each time: py_vapid and pywebpush write into the claims they are given.
+    claims = {"sub": settings.VAPID_SUBJECT, "aud": audience, "exp": exp}
+    signed = _vapid(settings.VAPID_PRIVATE_KEY).sign(claims)
+    _signed[cache_key] = (exp, signed)
+    return signed
 
 
 def classify(response: requests.Response) -> Result:

@@ -1,31 +1,38 @@
 """Measure delivery through a real Celery worker to a local provider sink; prints one JSON line.
 
 `--channel email` sends to a Postmark sink, `--channel sms` to a Twilio sink (SMS-ready users,
-five texts each: exactly the daily cap). The outbox rows are written as `notify` writes them
+five texts each: exactly the daily cap), `--channel push` to a push service sink (one subscribed
+browser per user; the sink checks VAPID and decrypts every payload, as a browser's push service
+and the browser would). The outbox rows are written as `notify` writes them
 (pending deliveries with their dedup keys) but in bulk and without enqueueing; the clock runs
 from `delivery.enqueue` until no row is pending or sending. Each sink counts what it accepted
 per dedup key, so the result says whether anything was sent twice, not at all, or (for SMS)
 beyond a user's daily cap.
 """
 
+import functools
 import json
 import math
 import time
+import urllib.request
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.phones import mask_phone
 from dealalerts.encryption import digest
 from listings.models import Category, Listing
-from notifications import channels, delivery
+from notifications import channels, delivery, push_subscriptions
+from notifications.channels.push import new_vapid_keys
 from notifications.models import (
     Address,
     ChannelDayCount,
@@ -35,7 +42,8 @@ from notifications.models import (
     Notification,
     NotificationPreferences,
 )
-from peers.processes import celery_worker, postmark_sink, twilio_sink, worker_env
+from peers.processes import celery_worker, postmark_sink, twilio_sink, webpush_sink, worker_env
+from peers.webpush import WebPushPeer
 
 PREFIX = "bench-delivery"
 CREATE_BATCH = 2000
@@ -50,10 +58,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--channel", choices=["email", "sms"], default="email")
+        parser.add_argument("--channel", choices=["email", "sms", "push"], default="email")
         parser.add_argument("--deliveries", type=int, default=20000)
         parser.add_argument(
-            "--users", type=int, default=1000, help="email only; SMS has one user per five texts (the daily cap)."
+            "--users",
+            type=int,
+            default=1000,
+            help="email and push (one browser each); SMS has one user per five texts (the daily cap).",
         )
         parser.add_argument("--worker-concurrency", type=int, default=1, help="Pool processes (or threads).")
         parser.add_argument(
@@ -81,12 +92,25 @@ class Command(BaseCommand):
         with ExitStack() as cleanup:  # unwinds in reverse: worker, rows, sinks
             email_sink = cleanup.enter_context(postmark_sink())
             env = worker_env(email_sink.url)
+            sink = email_sink  # where the channel's messages go
             if channel == "sms":
-                sms_sink = cleanup.enter_context(twilio_sink())
-                env = worker_env(email_sink.url, twilio_url=sms_sink.url)
+                sink = cleanup.enter_context(twilio_sink())
+                env = worker_env(email_sink.url, twilio_url=sink.url)
+            if channel == "push":
+                sink = cleanup.enter_context(webpush_sink())
+                public, private = new_vapid_keys()
+                env = worker_env(
+                    email_sink.url,
+                    VAPID_PUBLIC_KEY=public,
+                    VAPID_PRIVATE_KEY=private,
+                    PUSH_ENDPOINTS_PUBLIC_ONLY="false",
+                )
             cleanup.callback(delete_rows, run)
             if channel == "sms":
                 rows = create_deliveries(run, deliveries, math.ceil(deliveries / cap), channel="sms")
+            elif channel == "push":
+                subscribe = functools.partial(new_subscription, sink.url, public)
+                rows = create_deliveries(run, deliveries, min(users, deliveries), channel="push", subscribe=subscribe)
             else:
                 rows = create_deliveries(run, deliveries, min(users, deliveries), channel="email")
             cleanup.enter_context(celery_worker(env, concurrency=worker_concurrency, pool=worker_pool))
@@ -96,7 +120,10 @@ class Command(BaseCommand):
             wait_settled(run, timeout)
             elapsed = time.perf_counter() - started
 
-            by_key = (sms_sink if channel == "sms" else email_sink).stats()["by_key"]
+            sink_stats = sink.stats()
+            by_key = sink_stats["by_key"]
+            if channel == "push":  # the push sink counts by listing and subscription
+                by_key = push_keys_by_dedup_key(rows, by_key)
             fallback_emails = email_sink.stats()["accepted"] if channel == "sms" else 0
             settled = {
                 key: (status, reason)
@@ -110,7 +137,10 @@ class Command(BaseCommand):
             "per_s": round(deliveries / elapsed),
             "duplicates": sum(count - 1 for count in by_key.values() if count > 1),
         }
-        if channel == "email":
+        if channel == "push":
+            result["lost"] = sum(1 for r in rows if _lost(r, by_key, settled))
+            result["rate_limit_violations"] = sink_stats["rate_limited"]
+        elif channel == "email":
             result["lost"] = sum(
                 1 for r in rows if by_key.get(r.dedup_key, 0) < 1 or settled.get(r.dedup_key, ("", ""))[0] != "sent"
             )
@@ -145,7 +175,9 @@ def _lost(row: Delivery, by_key: dict[str, int], settled: dict[str, tuple[str, s
     return by_key.get(row.dedup_key, 0) < 1 or status != DeliveryStatus.SENT
 
 
-def create_deliveries(run: str, count: int, users: int, *, channel: str) -> list[Delivery]:
+def create_deliveries(
+    run: str, count: int, users: int, *, channel: str, subscribe: Callable[[], dict] | None = None
+) -> list[Delivery]:
     """`users` users, enough listings that each user has one notification per listing, `count` pending
     deliveries on `channel`: for SMS each user has a verified mobile number and SMS turned on."""
     if count < 1:
@@ -154,6 +186,9 @@ def create_deliveries(run: str, count: int, users: int, *, channel: str) -> list
     password = make_password(None)  # unusable, and hashed once
     if channel == "sms":
         people = create_sms_users(run, users, password, now)
+    elif channel == "push":
+        assert subscribe is not None
+        people = create_push_users(run, users, password, now, subscribe)
     else:
         people = User.objects.bulk_create(
             [
@@ -247,6 +282,58 @@ def create_sms_users(run: str, count: int, password: str, now) -> list[User]:
         batch_size=CREATE_BATCH,
     )
     return people
+
+
+def create_push_users(run: str, count: int, password: str, now, subscribe: Callable[[], dict]) -> list[User]:
+    """Users with push on beside email, each with one browser subscribed (on the sink) as the API stores it."""
+    people = User.objects.bulk_create(
+        [User(email=f"{run}-{i}@dealalerts.local", password=password, email_confirmed_at=now) for i in range(count)],
+        batch_size=CREATE_BATCH,
+    )
+    NotificationPreferences.objects.bulk_create(
+        [NotificationPreferences(user=u, channels=["email", "push"]) for u in people], batch_size=CREATE_BATCH
+    )
+    with override_settings(PUSH_ENDPOINTS_PUBLIC_ONLY=False):  # the sink is on 127.0.0.1
+        subscriptions = [push_subscriptions.parse(subscribe()) for _ in people]
+    Address.objects.bulk_create(
+        [
+            Address(
+                user=u,
+                channel="push",
+                key=digest(s.endpoint),
+                value=s.as_json(),
+                label="Chrome on Linux",
+                verified_at=now,
+            )
+            for u, s in zip(people, subscriptions, strict=True)
+        ],
+        batch_size=CREATE_BATCH,
+    )
+    return people
+
+
+def new_subscription(sink_url: str, application_server_key: str) -> dict:
+    """A browser's subscription made on the push sink, bound to our VAPID key as a browser's would be."""
+    request = urllib.request.Request(
+        f"{sink_url}/_subscribe",
+        data=json.dumps({"application_server_key": application_server_key}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def push_keys_by_dedup_key(rows: list[Delivery], by_listing_and_token: dict[str, int]) -> dict[str, int]:
+    """The push sink's counts (by "<listing id> <subscription token>") under each delivery's dedup key."""
+    tokens = {
+        a.user_id: WebPushPeer.token_of(json.loads(a.value)["endpoint"])
+        for a in Address.objects.filter(channel="push", user_id__in={r.notification.user_id for r in rows})
+    }
+    return {
+        r.dedup_key: by_listing_and_token.get(f"{r.notification.listing_id} {tokens[r.notification.user_id]}", 0)
+        for r in rows
+    }
 
 
 def wait_settled(run: str, timeout: float) -> None:
