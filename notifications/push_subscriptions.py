@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.models import User
 from dealalerts.encryption import digest
 
-from .models import Address
+from .models import Address, NotificationPreferences
 
 CHANNEL = "push"
 MAX_ENDPOINT_CHARS = 2000
@@ -142,11 +142,15 @@ def browser_name(user_agent: str) -> str:
 
 
 @transaction.atomic
-def subscribe(user: User, subscription: Subscription, user_agent: str, now: datetime | None = None) -> Address:
+def subscribe(
+    user: User, subscription: Subscription, user_agent: str, now: datetime | None = None, *, turn_on: bool = True
+) -> Address:
     """Store the subscription as one of the user's push addresses, usable at once; the same endpoint updates its row.
 
-    An endpoint is one browser profile: when another account subscribed it before, that account
-    stops getting pushes there (they would show to whoever uses the browser now).
+    `turn_on`: the person asked for push on this device, so push joins their channels (a browser
+    renewing its subscription by itself leaves their choice alone). An endpoint is one browser
+    profile: when another account subscribed it before, that account stops getting pushes there
+    (they would show to whoever uses the browser now).
     """
     now = now or timezone.now()
     key = digest(subscription.endpoint)
@@ -163,6 +167,11 @@ def subscribe(user: User, subscription: Subscription, user_agent: str, now: date
             "disabled_reason": "",
         },
     )
+    if turn_on:
+        prefs = NotificationPreferences.objects.select_for_update().get_or_create(user=user)[0]
+        if CHANNEL not in prefs.channels:
+            prefs.channels = [*prefs.channels, CHANNEL]
+            prefs.save(update_fields=["channels", "updated_at"])
     return address
 
 
@@ -177,7 +186,7 @@ def renew(old_endpoint: str, subscription: Subscription, user_agent: str) -> Add
     with transaction.atomic():
         if old.key != digest(subscription.endpoint):
             old.delete()
-        return subscribe(old.user, subscription, user_agent)
+        return subscribe(old.user, subscription, user_agent, turn_on=False)
 
 
 def devices(user: User) -> list[Address]:

@@ -77,11 +77,13 @@ def settings_context(request: HttpRequest, *, sent: dict | None = None, **extra)
         values.update({key: value for key, value in sent.items() if value is not None})
         if "start_time" in sent:
             values["quiet_hours"] = sent["start_time"] is not None or sent["end_time"] is not None
+    devices = push_subscriptions.devices(request.user)
     return {
         "summary": summary,
         "values": values,
         "phone": phone.phone_status(request.user),
-        "push_devices": push_subscriptions.devices(request.user),
+        "push_devices": devices,
+        "push_usable": any(device.usable for device in devices),
         "push_available": channels.get("push").configured(),
         "vapid_public_key": django_settings.VAPID_PUBLIC_KEY,
         "push_message": "",

@@ -43,3 +43,17 @@ def test_bench_delivery_emails_by_default_and_says_so():
     assert result["channel"] == "email" and result["deliveries"] == 20
     assert (result["duplicates"], result["lost"]) == (0, 0)
     assert not Delivery.objects.exists() and not User.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_bench_delivery_pushes_each_deal_to_its_browser_once_and_cleans_up():
+    purge_delivery_queues()
+    out = StringIO()
+
+    call_command("bench_delivery", "--channel", "push", "--deliveries", "20", "--users", "5", stdout=out)
+
+    result = json.loads(out.getvalue())
+    assert result["channel"] == "push" and result["deliveries"] == 20 and result["per_s"] > 0
+    assert (result["duplicates"], result["lost"], result["rate_limit_violations"]) == (0, 0, 0)
+    for model in (User, Listing, Notification, Delivery, Address, NotificationPreferences):
+        assert not model.objects.exists(), f"{model.__name__} rows left behind"

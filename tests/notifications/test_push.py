@@ -95,15 +95,29 @@ def test_a_topic_outside_rfc_8030s_alphabet_or_length_is_hashed_to_32_characters
 
 
 @pytest.mark.django_db
-def test_a_huge_title_and_description_still_fit_one_record_body_trimmed_first(webpush_peer):
+def test_a_huge_description_with_emoji_still_fits_one_record_trimmed_and_the_title_kept(webpush_peer):
     user = push_user(webpush_peer)
-    notification = deal_for(user, title="ThinkPad 😀 " * 600, description="Mint condition 🎉 «boxed» " * 2000)
+    title = ("ThinkPad 😀 " * 30)[:200]  # the longest title a listing has
+    notification = deal_for(user, title=title, price="300.00", description="Mint condition 🎉 «boxed» " * 2000)
     deliver([push_row(notification).pk])
     [pushed] = webpush_peer.wait_for_pushes(1)
     assert not webpush_peer.refusals
-    assert pushed.plaintext_bytes <= MAX_PAYLOAD_BYTES
-    assert pushed.payload["body"] == "" and pushed.payload["title"].endswith("…")
+    assert MAX_PAYLOAD_BYTES - 8 < pushed.plaintext_bytes <= MAX_PAYLOAD_BYTES  # filled, never over
+    assert pushed.payload["title"] == f"{title} - $300" and pushed.payload["body"].endswith("…")
     assert pushed.payload["url"] and pushed.payload["listing_id"] == notification.listing_id
+
+
+def test_when_even_an_empty_body_is_too_long_the_title_is_trimmed_too():
+    message = channels.Message(
+        kind="test",
+        long_form=lambda: channels.LongForm("", "A body"),
+        short="ThinkPad 😀 " * 600,
+        link="https://deals.example.com/c/x",
+    )
+    encoded = payload(message, "https://deals.example.com/static/favicon.svg")
+    fields = json.loads(encoded)
+    assert len(encoded) <= MAX_PAYLOAD_BYTES
+    assert fields["body"] == "" and fields["title"].endswith("…") and fields["url"] == "https://deals.example.com/c/x"
 
 
 def test_a_long_description_is_trimmed_before_the_title():
@@ -117,8 +131,7 @@ def test_a_long_description_is_trimmed_before_the_title():
     )
     encoded = payload(message, "https://deals.example.com/static/favicon.svg")
     fields = json.loads(encoded)
-    assert len(encoded) == MAX_PAYLOAD_BYTES or len(encoded) > MAX_PAYLOAD_BYTES - 8  # filled, multibyte-safe
-    assert len(encoded) <= MAX_PAYLOAD_BYTES
+    assert MAX_PAYLOAD_BYTES - 8 < len(encoded) <= MAX_PAYLOAD_BYTES
     assert fields["title"] == "ThinkPad T14 - $300" and fields["body"].endswith("…") and fields["listing_id"] == 7
 
 
@@ -225,6 +238,7 @@ def test_several_browsers_subscribe_and_the_same_endpoint_again_updates_its_devi
     assert sorted(d["browser"] for d in listed) == ["Chrome on Android", "Firefox on Windows"]
     stored = Address.objects.get(pk=first.json()["id"])
     assert json.loads(stored.value)["endpoint"] == phone["endpoint"]
+    assert NotificationPreferences.objects.get(user=user).channels == ["email", "push"]  # enabling turns it on
 
 
 @pytest.mark.django_db
@@ -294,12 +308,14 @@ def test_another_users_subscription_is_a_404_and_stays(webpush_peer):
 @pytest.mark.django_db
 def test_a_renewed_subscription_replaces_the_old_one_by_its_old_endpoint(webpush_peer):
     user = push_user(webpush_peer)
+    NotificationPreferences.objects.filter(user=user).update(channels=["email"])  # turned off on purpose
     [old] = Address.objects.filter(user=user, channel="push")
     renewed = webpush_peer.subscribe()
     body = {**renewed, "old_endpoint": json.loads(old.value)["endpoint"]}
     assert APIClient().post("/api/push-subscriptions/renew", body, format="json").status_code == 204
     [device] = Address.objects.filter(user=user, channel="push")
     assert json.loads(device.value)["endpoint"] == renewed["endpoint"]
+    assert NotificationPreferences.objects.get(user=user).channels == ["email"]  # the browser did not choose
     unknown = {**webpush_peer.subscribe(), "old_endpoint": "https://fcm.googleapis.com/fcm/send/unknown"}
     assert APIClient().post("/api/push-subscriptions/renew", unknown, format="json").status_code == 404
 
