@@ -21,11 +21,12 @@ def main(argv: list[str] | None = None) -> None:
         "twilio: the Auth Token (default test-auth-token)",
     )
     parser.add_argument("--sid", default="AC" + "0" * 32, help="twilio: the Account SID to require")
+    parser.add_argument("--echo", action="store_true", help="webpush: print each push it decrypts")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to hold back every answer")
     args = parser.parse_args(argv)
     peer: RecordingHTTPServer
     if args.kind == "webpush":
-        peer = WebPushPeer(port=args.port, delay=args.delay, record=False)
+        peer = WebPushPeer(port=args.port, delay=args.delay, record=False, echo=args.echo)
     elif args.kind == "twilio":
         token = args.token or "test-auth-token"
         peer = TwilioPeer(account_sid=args.sid, token=token, port=args.port, delay=args.delay, record=False)

@@ -128,8 +128,9 @@ class WebPushPeer(RecordingHTTPServer):
     key "<the payload's listing_id (or url)> <the subscription's token>".
     """
 
-    def __init__(self, *, port: int = 0, delay: float = 0.0, record: bool = True) -> None:
+    def __init__(self, *, port: int = 0, delay: float = 0.0, record: bool = True, echo: bool = False) -> None:
         super().__init__(port=port, delay=delay, record=record)
+        self.echo = echo  # print each accepted push, decrypted, on stdout (`python -m peers webpush --echo`)
         self._subscribers: dict[str, Subscriber] = {}
         self._pushed: list[Pushed] = []
         self._failures: deque[tuple[FailureKind, int]] = deque()
@@ -288,4 +289,6 @@ class WebPushPeer(RecordingHTTPServer):
             if self.record:
                 self._pushed.append(pushed)
             message_id = secrets.token_urlsafe(12)
+            if self.echo:
+                print(json.dumps({"subscription": pushed.token, "urgency": pushed.urgency, **payload}), flush=True)
         return Reply(201, b"", {"Location": f"{self.url}/message/{message_id}"})

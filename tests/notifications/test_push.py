@@ -13,6 +13,7 @@ from notifications.channels.push import MAX_PAYLOAD_BYTES, payload, topic_for
 from notifications.delivery import deliver
 from notifications.events import DealEvent, RuleSource, notify
 from notifications.models import Address, Delivery, Notification, NotificationPreferences
+from peers.webpush import WebPushPeer
 from tests.factories import ListingFactory, UserFactory
 
 SOURCE = RuleSource(5, "Cheap ThinkPads", 'mentions "thinkpad"')
@@ -394,3 +395,26 @@ def test_the_peer_refuses_a_token_signed_by_another_key_or_for_another_audience(
         )
         assert response.status_code == 401
     assert len(webpush_peer.refusals) == 4
+
+
+@pytest.mark.django_db
+def test_the_push_service_peer_runs_as_its_own_process_and_counts_what_it_decrypted(webpush_peer, settings):
+    from notifications.management.commands.bench_delivery import new_subscription
+    from peers.processes import webpush_sink
+
+    with webpush_sink() as sink:
+        subscription = push_subscriptions.parse(new_subscription(sink.url, settings.VAPID_PUBLIC_KEY))
+        device = Address(channel="push", value=subscription.as_json())
+        push = channels.get("push")
+        message = channels.Message(
+            kind="deal",
+            long_form=lambda: channels.LongForm("", ""),
+            short="ThinkPad T14 - $300",
+            link="https://deals.example.com/c/x",
+            metadata={"listing_id": "42"},
+        )
+        with push.session():
+            assert isinstance(push.send(device, message, "n1-push"), channels.Sent)
+        stats = sink.stats()
+    token = WebPushPeer.token_of(subscription.endpoint)
+    assert stats == {"accepted": 1, "rate_limited": 0, "by_key": {f"42 {token}": 1}}
