@@ -336,6 +336,9 @@ PUSH_TIMEOUT_S = env.float("PUSH_TIMEOUT_S", default=10.0)
 # Subscriptions must point at an https push service on a public host; the tests relax this for their
 # local push service.
 PUSH_ENDPOINTS_PUBLIC_ONLY = env.bool("PUSH_ENDPOINTS_PUBLIC_ONLY", default=True)
+# make run's local push service (`python -m peers webpush`): under DEBUG the settings page offers a
+# device on it, for a demo where the browser's own push service cannot be reached.
+PUSH_DEMO_SERVICE_URL = env("PUSH_DEMO_SERVICE_URL", default="") if DEBUG else ""
 
 # --- Notifications
 # Absolute links in email (unsubscribe, tracked clicks, settings) start with this. Unset, it follows

@@ -46,11 +46,16 @@ class Subscription:
         return json.dumps({"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}})
 
 
-def parse(data: Any) -> Subscription:
-    """The subscription in `data` (a browser's `PushSubscription.toJSON()`); InvalidSubscription names the field."""
+def parse(data: Any, *, public_only: bool | None = None) -> Subscription:
+    """The subscription in `data` (a browser's `PushSubscription.toJSON()`); InvalidSubscription names the field.
+
+    `public_only`: whether the endpoint must be https on a public host (default: the setting).
+    """
     if not isinstance(data, dict):
         raise InvalidSubscription("non_field_errors", "Send the browser's PushSubscription as a JSON object.")
-    endpoint = _endpoint(data.get("endpoint"))
+    if public_only is None:
+        public_only = settings.PUSH_ENDPOINTS_PUBLIC_ONLY
+    endpoint = _endpoint(data.get("endpoint"), public_only)
     keys = data.get("keys")
     if not isinstance(keys, dict):
         raise InvalidSubscription("keys", "keys must be an object with p256dh and auth.")
@@ -63,7 +68,7 @@ def parse(data: Any) -> Subscription:
     return Subscription(endpoint, _b64url(p256dh), _b64url(auth))
 
 
-def _endpoint(value: Any) -> str:
+def _endpoint(value: Any, public_only: bool) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidSubscription("endpoint", "endpoint is required: the push service URL the browser gave.")
     if len(value) > MAX_ENDPOINT_CHARS:
@@ -73,7 +78,7 @@ def _endpoint(value: Any) -> str:
         host, port = url.hostname or "", url.port
     except ValueError:
         raise InvalidSubscription("endpoint", "endpoint is not a URL.") from None
-    if not settings.PUSH_ENDPOINTS_PUBLIC_ONLY:
+    if not public_only:
         if url.scheme not in ("http", "https") or not host:
             raise InvalidSubscription("endpoint", "endpoint must be an http or https URL.")
         return value
@@ -187,6 +192,18 @@ def renew(old_endpoint: str, subscription: Subscription, user_agent: str) -> Add
         if old.key != digest(subscription.endpoint):
             old.delete()
         return subscribe(old.user, subscription, user_agent, turn_on=False)
+
+
+def add_demo_device(user: User, user_agent: str) -> Address:
+    """A device on make run's local push service, for a demo without the browser's own push service."""
+    from .channels.push import demo_subscription
+
+    # The local service is on 127.0.0.1 by design, and its URL is ours, not a user's.
+    subscription = parse(demo_subscription(settings.PUSH_DEMO_SERVICE_URL), public_only=False)
+    address = subscribe(user, subscription, user_agent)
+    address.label = f"{address.label} (local push service)"[:100]
+    address.save(update_fields=["label"])
+    return address
 
 
 def devices(user: User) -> list[Address]:

@@ -6,6 +6,7 @@ what is valid. Unsubscribe and click links come from email: they work with no se
 
 from pathlib import Path
 
+import requests
 from django.conf import settings as django_settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -86,6 +87,7 @@ def settings_context(request: HttpRequest, *, sent: dict | None = None, **extra)
         "push_usable": any(device.usable for device in devices),
         "push_available": channels.get("push").configured(),
         "vapid_public_key": django_settings.VAPID_PUBLIC_KEY,
+        "push_demo_service": django_settings.PUSH_DEMO_SERVICE_URL,
         "push_message": "",
         "push_last_sent": Delivery.objects.filter(
             notification__user=request.user, channel="push", status=DeliveryStatus.SENT
@@ -201,9 +203,17 @@ def test_send(request: HttpRequest, channel: str) -> HttpResponse:
 @login_required
 @require_POST
 def push_section(request: HttpRequest) -> HttpResponse:
-    """The push section's Remove buttons (enabling is the browser's: its script posts to the API)."""
-    removed = push_subscriptions.remove(request.user, _int(request.POST.get("device")))
-    message = "Removed: this browser gets no more pushes." if removed else "That device was already removed."
+    """The push section's buttons: Remove a device, or (make run) add one on the local push service.
+    Enabling this browser is its own script's work: it posts the subscription to the API."""
+    if request.POST.get("action") == "demo" and django_settings.PUSH_DEMO_SERVICE_URL:
+        try:
+            push_subscriptions.add_demo_device(request.user, request.headers.get("User-Agent", ""))
+            message = "Added a device on the local push service: its deals are printed where make run runs."
+        except (requests.RequestException, push_subscriptions.InvalidSubscription) as error:
+            message = f"The local push service did not answer: {error}"
+    else:
+        removed = push_subscriptions.remove(request.user, _int(request.POST.get("device")))
+        message = "Removed: this browser gets no more pushes." if removed else "That device was already removed."
     context = settings_context(request, push_message=message)
     if request.htmx:
         return render(request, "notifications/_section_push.html", {**context, "with_channels": True})

@@ -22,11 +22,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--sid", default="AC" + "0" * 32, help="twilio: the Account SID to require")
     parser.add_argument("--echo", action="store_true", help="webpush: print each push it decrypts")
+    parser.add_argument(
+        "--seed", default="", help="webpush: subscriptions made with the same seed decrypt after a restart"
+    )
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to hold back every answer")
     args = parser.parse_args(argv)
     peer: RecordingHTTPServer
     if args.kind == "webpush":
-        peer = WebPushPeer(port=args.port, delay=args.delay, record=False, echo=args.echo)
+        peer = WebPushPeer(port=args.port, delay=args.delay, record=False, echo=args.echo, seed=args.seed.encode())
     elif args.kind == "twilio":
         token = args.token or "test-auth-token"
         peer = TwilioPeer(account_sid=args.sid, token=token, port=args.port, delay=args.delay, record=False)

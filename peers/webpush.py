@@ -9,6 +9,8 @@ pair and an auth secret for one subscriber, keeps the private half, and returns 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -40,6 +42,7 @@ MAX_RECORD_BYTES = 4096  # RFC 8291: the one record a push message may be
 MAX_TOKEN_LIFETIME_S = 24 * 3600  # RFC 8292, section 2: exp no more than 24 hours ahead
 URGENCIES = frozenset({"very-low", "low", "normal", "high"})
 TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 def b64url_decode(text: str) -> bytes:
@@ -128,8 +131,11 @@ class WebPushPeer(RecordingHTTPServer):
     key "<the payload's listing_id (or url)> <the subscription's token>".
     """
 
-    def __init__(self, *, port: int = 0, delay: float = 0.0, record: bool = True, echo: bool = False) -> None:
+    def __init__(
+        self, *, port: int = 0, delay: float = 0.0, record: bool = True, echo: bool = False, seed: bytes = b""
+    ) -> None:
         super().__init__(port=port, delay=delay, record=record)
+        self.seed = seed or secrets.token_bytes(32)  # subscribers' keys derive from it and their token
         self.echo = echo  # print each accepted push, decrypted, on stdout (`python -m peers webpush --echo`)
         self._subscribers: dict[str, Subscriber] = {}
         self._pushed: list[Pushed] = []
@@ -145,18 +151,36 @@ class WebPushPeer(RecordingHTTPServer):
 
     def subscribe(self, application_server_key: str = "") -> dict[str, Any]:
         """A new subscription, as `PushSubscription.toJSON()` gives it: {endpoint, expirationTime, keys}."""
-        private_key = ec.generate_private_key(ec.SECP256R1())
-        subscriber = Subscriber(secrets.token_urlsafe(24), private_key, secrets.token_bytes(16), application_server_key)
+        random_part = secrets.token_urlsafe(18)
+        token = f"{random_part}.{self._mac(b'token', random_part)[:16]}"
+        subscriber = self._subscriber(token, application_server_key)
+        assert subscriber is not None
         with self._state:
-            self._subscribers[subscriber.token] = subscriber
-        public = private_key.public_key().public_bytes(
+            self._subscribers[token] = subscriber
+        public = subscriber.private_key.public_key().public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )
         return {
-            "endpoint": f"{self.url}{PUSH_ROUTE_PREFIX}{subscriber.token}",
+            "endpoint": f"{self.url}{PUSH_ROUTE_PREFIX}{token}",
             "expirationTime": None,
             "keys": {"p256dh": b64url(public), "auth": b64url(subscriber.auth_secret)},
         }
+
+    def _mac(self, purpose: bytes, text: str) -> str:
+        return b64url(hmac.new(self.seed, purpose + text.encode(), hashlib.sha256).digest())
+
+    def _subscriber(self, token: str, application_server_key: str = "") -> Subscriber | None:
+        """The browser's half of a subscription this service issued: its keys follow from the token and
+        the seed, so a peer started again with the same seed still decrypts (make run's demo devices)."""
+        if token in self._subscribers:
+            return self._subscribers[token]
+        random_part, _, mac = token.partition(".")
+        if not random_part or not hmac.compare_digest(mac, self._mac(b"token", random_part)[:16]):
+            return None
+        scalar = int.from_bytes(hmac.new(self.seed, b"key" + token.encode(), hashlib.sha256).digest(), "big")
+        private_key = ec.derive_private_key(scalar % (P256_ORDER - 1) + 1, ec.SECP256R1())
+        auth_secret = hmac.new(self.seed, b"auth" + token.encode(), hashlib.sha256).digest()[:16]
+        return Subscriber(token, private_key, auth_secret, application_server_key)
 
     @staticmethod
     def token_of(subscription: dict[str, Any] | str) -> str:
@@ -236,7 +260,7 @@ class WebPushPeer(RecordingHTTPServer):
 
     def _check(self, recorded: Recorded) -> Pushed | tuple[int, str]:
         """The push, decrypted, or the status and reason it is refused with."""
-        subscriber = self._subscribers.get(recorded.route.removeprefix(PUSH_ROUTE_PREFIX))
+        subscriber = self._subscriber(recorded.route.removeprefix(PUSH_ROUTE_PREFIX))
         if subscriber is None:
             return 404, "no such subscription"
         authorization = recorded.headers.get("Authorization", "")

@@ -207,6 +207,17 @@ def vapid_headers(audience: str, now: float) -> dict[str, str]:
     return signed
 
 
+def demo_subscription(service_url: str) -> dict[str, Any]:
+    """A subscription made on make run's local push service (`python -m peers webpush`), bound to our key."""
+    response = requests.post(
+        f"{service_url.rstrip('/')}/_subscribe",
+        json={"application_server_key": settings.VAPID_PUBLIC_KEY},
+        timeout=settings.PUSH_TIMEOUT_S,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
 def classify(response: requests.Response) -> Result:
     """A push service's answer as a result: 201 sent; gone, too large, rate-limited or down."""
     status = response.status_code

@@ -418,3 +418,36 @@ def test_the_push_service_peer_runs_as_its_own_process_and_counts_what_it_decryp
         stats = sink.stats()
     token = WebPushPeer.token_of(subscription.endpoint)
     assert stats == {"accepted": 1, "rate_limited": 0, "by_key": {f"42 {token}": 1}}
+
+
+@pytest.mark.django_db
+def test_make_runs_demo_device_is_made_on_the_local_push_service_and_gets_the_test_push(webpush_peer, settings):
+    settings.PUSH_ENDPOINTS_PUBLIC_ONLY = True  # the demo device is ours, not a user's endpoint
+    settings.PUSH_DEMO_SERVICE_URL = webpush_peer.url
+    user = UserFactory()
+    client = Client()
+    client.force_login(user)
+    assert "Add a device on the local push service" in client.get("/notifications/settings/").content.decode()
+    added = client.post("/notifications/settings/push/", {"action": "demo"}, HTTP_USER_AGENT=CHROME_ANDROID)
+    assert "Added a device on the local push service" in added.content.decode()
+    [device] = Address.objects.filter(user=user, channel="push")
+    assert device.label == "Chrome on Android (local push service)" and device.usable
+    assert "Sent." in client.post("/notifications/settings/test/push/").content.decode()
+    [pushed] = webpush_peer.wait_for_pushes(1)
+    assert pushed.token == WebPushPeer.token_of(json.loads(device.value)["endpoint"])
+
+
+@pytest.mark.django_db
+def test_a_push_service_started_again_with_its_seed_still_decrypts_its_subscriptions(webpush_peer):
+    with WebPushPeer(seed=b"make-run-demo") as before:
+        subscription = before.subscribe()
+    with WebPushPeer(seed=b"make-run-demo") as after, WebPushPeer(seed=b"another") as stranger:
+        push = channels.get("push")
+        message = channels.Message(kind="test", long_form=lambda: channels.LongForm("", "hello"), short="Hi")
+        for peer, expected in ((after, channels.Sent), (stranger, channels.Permanent)):
+            token = WebPushPeer.token_of(subscription)
+            moved = {**subscription, "endpoint": f"{peer.url}/push/{token}"}
+            with push.session():
+                assert isinstance(push.send(Address(value=json.dumps(moved)), message, "k"), expected)
+        assert [p.payload["body"] for p in after.pushed] == ["hello"]
+        assert stranger.refusals == ["404 no such subscription"]

@@ -24,7 +24,6 @@ from decimal import Decimal
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
-from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import User
@@ -293,8 +292,7 @@ def create_push_users(run: str, count: int, password: str, now, subscribe: Calla
     NotificationPreferences.objects.bulk_create(
         [NotificationPreferences(user=u, channels=["email", "push"]) for u in people], batch_size=CREATE_BATCH
     )
-    with override_settings(PUSH_ENDPOINTS_PUBLIC_ONLY=False):  # the sink is on 127.0.0.1
-        subscriptions = [push_subscriptions.parse(subscribe()) for _ in people]
+    subscriptions = [push_subscriptions.parse(subscribe(), public_only=False) for _ in people]  # a local sink
     Address.objects.bulk_create(
         [
             Address(
