@@ -114,7 +114,12 @@ def _body(message: Message) -> str:
     """A deal's facts after its title (score, condition, place, why), then what the seller wrote."""
     if message.kind != "deal":
         return message.text
-    facts = " · ".join(value for label, value in message.facts if label != "Price")
+    # The price is in the title; a condition or a place says what it is by itself.
+    facts = " · ".join(
+        value if label in ("Condition", "Where") else f"{label}: {value}"
+        for label, value in message.facts
+        if label != "Price"
+    )
     return "\n".join(part for part in (facts, " ".join(message.description.split())) if part)
 
 

@@ -66,6 +66,7 @@ def test_a_deal_reaches_both_devices_and_each_decrypts_it(webpush_peer, settings
         deal = pushed.payload
         assert set(deal) == {"title", "body", "icon", "image", "url", "listing_id"}
         assert deal["title"] == "ThinkPad T14 - $300" and deal["listing_id"] == notification.listing_id
+        assert deal["body"].startswith("Deal score: 50%") and "Why: “Cheap ThinkPads”" in deal["body"]
         assert deal["url"].startswith("https://deals.example.com/notifications/c/")
         assert deal["image"] == "https://img.example.com/t14.jpg" and deal["icon"].endswith(".svg")
         assert pushed.vapid_claims["sub"] == "mailto:ops@dealalerts.test"
