@@ -516,6 +516,7 @@ class PushDeviceSerializer(serializers.Serializer):
     browser = serializers.CharField(source="label", help_text='"Chrome on Android", from the User-Agent.')
     created_at = serializers.DateTimeField(help_text="When this browser was subscribed.")
     verified_at = serializers.DateTimeField(allow_null=True, help_text="When it last subscribed (or re-subscribed).")
+    last_sent_at = serializers.DateTimeField(allow_null=True, help_text="When a push last reached it.")
     disabled_at = serializers.DateTimeField(allow_null=True)
     disabled_reason = serializers.CharField(help_text="The push service's answer that made us stop using it.")
     last_error = serializers.CharField()

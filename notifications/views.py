@@ -22,7 +22,7 @@ from accounts.rate_limits import client_address
 
 from . import channels, digests, links, phone, preferences, push_subscriptions, test_sends, tracking, wording
 from .api import SECTIONS
-from .models import CHANNEL_LABELS, CHANNELS, Delivery, DeliveryStatus, Frequency, Notification, Weekday
+from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, Weekday
 
 PAGE_SIZE = 25
 SERVICE_WORKER = Path(django_settings.BASE_DIR) / "static" / "sw.js"
@@ -89,12 +89,6 @@ def settings_context(request: HttpRequest, *, sent: dict | None = None, **extra)
         "vapid_public_key": django_settings.VAPID_PUBLIC_KEY,
         "push_demo_service": django_settings.PUSH_DEMO_SERVICE_URL,
         "push_message": "",
-        "push_last_sent": Delivery.objects.filter(
-            notification__user=request.user, channel="push", status=DeliveryStatus.SENT
-        )
-        .order_by("-sent_at")
-        .values_list("sent_at", flat=True)
-        .first(),
         "test_result": None,
         "test_error": "",
         "phone_errors": {},

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.templatetags.static import static
+from django.utils import timezone
 from py_vapid import Vapid
 from pywebpush import WebPusher, WebPushException
 
@@ -160,12 +161,24 @@ class PushChannel(Channel):
 
     @contextmanager
     def session(self) -> Iterator[None]:
-        """One HTTP session per thread, kept across batches: push services are few, their connections reused."""
+        """One HTTP session per thread, kept across batches (push services are few, their connections reused);
+        the browsers a batch reached are stamped `last_sent_at` at its end, in one UPDATE."""
         if getattr(_local, "session", None) is None:
             http = requests.Session()
             http.trust_env = False  # no proxy or netrc lookups per request: push services are called directly
             _local.session = http
-        yield
+        outer = getattr(_local, "reached", None) is None
+        if outer:
+            _local.reached = []
+        try:
+            yield
+        finally:
+            if outer:
+                reached, _local.reached = _local.reached, None
+                if reached:
+                    from ..models import Address  # models import the channel list
+
+                    Address.objects.filter(pk__in=reached).update(last_sent_at=timezone.now())
 
     def send(self, address: "Address", message: Message, key: str) -> Result:
         subscription = json.loads(address.value)
@@ -188,7 +201,11 @@ class PushChannel(Channel):
             return Permanent(f"push refused: {error.message}"[:500], address_dead=True)
         except requests.RequestException as error:  # refused, reset, timed out: the service may not have it
             return Transient(f"push service unreachable: {type(error).__name__}: {error}"[:500])
-        return classify(response)
+        result = classify(response)
+        reached = getattr(_local, "reached", None)
+        if isinstance(result, Sent) and address.pk is not None and reached is not None:
+            reached.append(address.pk)
+        return result
 
 
 # Signed VAPID headers by (key, subject, audience): a JWT is good until its `exp` (12 h ahead), so one

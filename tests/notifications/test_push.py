@@ -72,6 +72,7 @@ def test_a_deal_reaches_both_devices_and_each_decrypts_it(webpush_peer, settings
         assert pushed.vapid_claims["sub"] == "mailto:ops@dealalerts.test"
         assert pushed.vapid_claims["aud"] == webpush_peer.url
     assert push_row(notification).status == "sent"
+    assert all(a.last_sent_at is not None for a in Address.objects.filter(user=user))  # "last push" per device
 
 
 @pytest.mark.django_db
@@ -171,8 +172,8 @@ def test_one_gone_device_of_two_is_stopped_quietly_and_the_other_still_gets_the_
     with django_capture_on_commit_callbacks(execute=True):
         assert deliver([push_row(notification).pk]).sent == 1
     assert len(webpush_peer.pushed) == 1
-    states = sorted(a.usable for a in Address.objects.filter(user=user, channel="push"))
-    assert states == [False, True]
+    states = sorted((a.usable, a.last_sent_at is not None) for a in Address.objects.filter(user=user, channel="push"))
+    assert states == [(False, False), (True, True)]
     assert not Delivery.objects.filter(notification=notification, channel="email").exists()
     assert not [m for m in postmark_peer.messages if m["Subject"].startswith("We stopped sending")]
 
