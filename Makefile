@@ -35,9 +35,7 @@ demo: migrate
 # honcho gives each process type its own PORT (web PORT, worker PORT+100, …), so the links the
 # worker puts in emails get the web port through SITE_URL, not PORT.
 run: demo
-	DEBUG=$${DEBUG:-true} PORT=$(PORT) SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} \
-	  PUSH_PEER_PORT=$(PUSH_PEER_PORT) PUSH_DEMO_SERVICE_URL=$${PUSH_DEMO_SERVICE_URL:-http://127.0.0.1:$(PUSH_PEER_PORT)} \
-	  $(BIN)/honcho start -f Procfile
+	DEBUG=$${DEBUG:-true} PORT=$(PORT) SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} PUSH_PEER_PORT=$(PUSH_PEER_PORT) PUSH_DEMO_SERVICE_URL=$${PUSH_DEMO_SERVICE_URL:-http://127.0.0.1:$(PUSH_PEER_PORT)} $(BIN)/honcho start -f Procfile
 
 lint: setup
 	$(BIN)/ruff check .

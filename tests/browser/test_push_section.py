@@ -77,3 +77,14 @@ def test_a_browser_that_blocked_notifications_is_told_how_to_allow_them(live_ser
         "Notifications are blocked for this site: allow them in your browser's site settings"
     )
     assert not Address.objects.filter(user=shopper).exists()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_browser_without_web_push_is_told_so_and_offered_no_button(live_server, page: Page, webpush_peer):
+    page.add_init_script("delete window.PushManager;")
+    shopper = UserFactory(email="push.unsupported@example.com")
+    sign_in(page, live_server.url, shopper.email)
+    section = page.locator("#section-push")
+    expect(section.locator(".push-status")).to_have_text("This browser cannot get push notifications.")
+    expect(section.get_by_role("button", name="Enable on this device")).to_be_hidden()
