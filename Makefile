@@ -7,6 +7,8 @@ PORT ?= 8000
 # make run's local Discord webhook peer: what the demo's webhooks post to (README: "Discord").
 DISCORD_PEER_PORT ?= 8765
 DISCORD_DEMO = DISCORD_PEER_PORT=$(DISCORD_PEER_PORT) DISCORD_API_URL=$${DISCORD_API_URL:-http://127.0.0.1:$(DISCORD_PEER_PORT)/api/v10}
+# make run's local push service: the demo's push devices (README: "Real providers", web push).
+PUSH_PEER_PORT ?= 8766
 # Development commands run with DEBUG on unless told otherwise: with it off, the settings require a
 # SECRET_KEY of your own (see README: "Configuration").
 DEV := DEBUG=$${DEBUG:-true}
@@ -28,6 +30,7 @@ migrate: setup
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 
 demo: migrate
+	$(DEV) $(BIN)/python manage.py generate_vapid_keys --demo
 	$(DEV) $(BIN)/python manage.py seed_demo
 	$(DEV) $(BIN)/python manage.py seed_demo_alerts
 
@@ -35,7 +38,7 @@ demo: migrate
 # honcho gives each process type its own PORT (web PORT, worker PORT+100, …), so the links the
 # worker puts in emails get the web port through SITE_URL, not PORT.
 run: demo
-	DEBUG=$${DEBUG:-true} PORT=$(PORT) SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(DISCORD_DEMO) $(BIN)/honcho start -f Procfile
+	DEBUG=$${DEBUG:-true} PORT=$(PORT) SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(DISCORD_DEMO) PUSH_PEER_PORT=$(PUSH_PEER_PORT) PUSH_DEMO_SERVICE_URL=$${PUSH_DEMO_SERVICE_URL:-http://127.0.0.1:$(PUSH_PEER_PORT)} $(BIN)/honcho start -f Procfile
 
 lint: setup
 	$(BIN)/ruff check .

@@ -4,6 +4,8 @@ With nothing set, the project runs on a SQLite file and an embedded Celery broke
 so `make run` needs no server. Set DATABASE_URL / REDIS_URL for PostgreSQL / Redis.
 """
 
+import base64
+import re
 from pathlib import Path
 
 import environ
@@ -303,6 +305,43 @@ SMS_URGENT_VALIDITY_S = env.int("SMS_URGENT_VALIDITY_S", default=900)
 # --- Discord: deals go to the webhook each user pasted, sent to its id and token on this API (the
 # versioned one); the demo and tests point it at a local peer (see README: "Discord").
 DISCORD_API_URL = env("DISCORD_API_URL", default="https://discord.com/api/v10")
+# --- Web push (VAPID, RFC 8292): base64url raw keys, the public one an uncompressed P-256 point (65
+# bytes), the private one its 32-byte scalar; `manage.py generate_vapid_keys` prints a pair. Without
+# them push is not offered. Under DEBUG, with none in the environment, the pair `make run` keeps in
+# var/ is used, so a demo can subscribe and keep its subscriptions across restarts.
+VAPID_DEMO_KEYS_FILE = VAR_DIR / "vapid-demo.env"
+if DEBUG and VAPID_DEMO_KEYS_FILE.exists():
+    environ.Env.read_env(VAPID_DEMO_KEYS_FILE)  # never over what the environment sets
+VAPID_PUBLIC_KEY = env("VAPID_PUBLIC_KEY", default="")
+VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY", default="")
+# Who push services contact about our sends: a mailto: or an https: URL (RFC 8292, section 2.1).
+VAPID_SUBJECT = env("VAPID_SUBJECT", default="mailto:alerts@dealalerts.local")
+_vapid_key_sizes = (("VAPID_PUBLIC_KEY", VAPID_PUBLIC_KEY, 65), ("VAPID_PRIVATE_KEY", VAPID_PRIVATE_KEY, 32))
+for _name, _value, _size in _vapid_key_sizes:
+    try:
+        _raw = base64.urlsafe_b64decode(_value + "=" * (-len(_value) % 4)) if _value else b""
+    except ValueError:
+        _raw = b""
+    if _value and len(_raw) != _size:
+        raise ImproperlyConfigured(
+            f"{_name} must be a base64url raw key of {_size} bytes (manage.py generate_vapid_keys)"
+        )
+if bool(VAPID_PUBLIC_KEY) != bool(VAPID_PRIVATE_KEY):
+    raise ImproperlyConfigured("Set both VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY, or neither")
+if not re.fullmatch(r"mailto:[^@\s]+@[^@\s]+|https://[^\s/]+(/\S*)?", VAPID_SUBJECT):
+    raise ImproperlyConfigured("VAPID_SUBJECT must be a mailto: address or an https: URL, e.g. mailto:ops@example.com")
+# How long a push service keeps a deal for a browser that is offline (never 0: a closed browser would
+# never get it), and how long it may take to answer one send.
+PUSH_TTL_S = env.int("PUSH_TTL_S", default=24 * 3600)
+if PUSH_TTL_S < 1:
+    raise ImproperlyConfigured("PUSH_TTL_S must be at least 1 second")
+PUSH_TIMEOUT_S = env.float("PUSH_TIMEOUT_S", default=10.0)
+# Subscriptions must point at an https push service on a public host; the tests relax this for their
+# local push service.
+PUSH_ENDPOINTS_PUBLIC_ONLY = env.bool("PUSH_ENDPOINTS_PUBLIC_ONLY", default=True)
+# make run's local push service (`python -m peers webpush`): under DEBUG the settings page offers a
+# device on it, for a demo where the browser's own push service cannot be reached.
+PUSH_DEMO_SERVICE_URL = env("PUSH_DEMO_SERVICE_URL", default="") if DEBUG else ""
 
 # --- Notifications
 # Absolute links in email (unsubscribe, tracked clicks, settings) start with this. Unset, it follows

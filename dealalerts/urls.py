@@ -8,7 +8,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.api import ObtainTokenView, ResendConfirmationView
 from alerts.api import DealAlertRuleViewSet
 from listings.api import CategoryViewSet, ListingViewSet
-from notifications.api import NotificationPreferencesViewSet, NotificationViewSet
+from notifications import views as notification_views
+from notifications.api import NotificationPreferencesViewSet, NotificationViewSet, PushSubscriptionViewSet
 
 from .api import router
 from .health import healthz
@@ -18,6 +19,7 @@ router.register("categories", CategoryViewSet, basename="category")
 router.register("deal-alert-rules", DealAlertRuleViewSet, basename="deal-alert-rule")
 router.register("notification-preferences", NotificationPreferencesViewSet, basename="notification-preferences")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("push-subscriptions", PushSubscriptionViewSet, basename="push-subscription")
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
@@ -44,6 +46,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Browsers ask for /favicon.ico whatever the page links; send them to the SVG the pages link.
     path("favicon.ico", favicon),
+    path("sw.js", notification_views.service_worker, name="service-worker"),  # web push: scope is the whole site
     path("accounts/", include("accounts.urls")),
     path("alerts/", include("alerts.urls")),
     path("notifications/", include("notifications.urls")),

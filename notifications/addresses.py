@@ -43,7 +43,10 @@ def disable(address: Address, reason: str, now: datetime | None = None) -> bool:
         disabled_at=now, disabled_reason=reason, last_error=reason, last_error_at=now
     )
     address.pk, address.disabled_at, address.disabled_reason = row.pk, now, reason
-    if newly and address.channel != "email":  # a dead email address cannot be told by email; the pages say it
+    # A dead email address cannot be told by email; the pages say it. One address of several going
+    # (a browser of several, for push) is not news: the others still get the deals, and the settings
+    # page lists it as stopped.
+    if newly and address.channel != "email" and not _others_usable(row):
         from .tasks import tell_address_disabled
 
         user = address.user
@@ -77,6 +80,16 @@ def honour(addresses: list[Address], outcome: channels.Permanent, now: datetime 
             disable(address, outcome.error, now)
         elif outcome.opted_out and address.opted_out_at is None:
             opt_out(address, now)
+
+
+def _others_usable(address: Address) -> bool:
+    return (
+        Address.objects.filter(
+            user_id=address.user_id, channel=address.channel, verified_at__isnull=False, disabled_at__isnull=True
+        )
+        .exclude(pk=address.pk)
+        .exists()
+    )
 
 
 def notice_message(address: Address) -> channels.Message | None:

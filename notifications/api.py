@@ -8,16 +8,25 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ErrorDetail
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.rate_limits import client_address
 from listings.models import Category
 
-from . import discord_webhook, phone, preferences, test_sends
+from . import channels, discord_webhook, phone, preferences, push_subscriptions, test_sends
 from .channels import SETUP_HINTS
-from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, NotificationPreferences, Weekday
+from .models import (
+    CHANNEL_LABELS,
+    CHANNELS,
+    Address,
+    Delivery,
+    Frequency,
+    Notification,
+    NotificationPreferences,
+    Weekday,
+)
 
 HH_MM = ["%H:%M"]
 MAX_CATEGORY_FILTERS = 50
@@ -578,3 +587,97 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             .select_related("listing")
             .prefetch_related(Prefetch("deliveries", queryset=Delivery.objects.order_by("id")))
         )
+
+
+# --- web push subscriptions: one per browser ------------------------------------------------------
+
+
+class PushSubscriptionKeysSerializer(serializers.Serializer):
+    p256dh = serializers.CharField(help_text="The browser's P-256 public key (65 bytes, uncompressed), base64url.")
+    auth = serializers.CharField(help_text="The browser's 16-byte authentication secret, base64url.")
+
+
+class PushSubscriptionRequestSerializer(serializers.Serializer):
+    """A browser's `PushSubscription.toJSON()`; checked by `push_subscriptions.parse`."""
+
+    endpoint = serializers.URLField(help_text="The push service URL; https on a public host.")
+    keys = PushSubscriptionKeysSerializer()
+
+
+class PushRenewRequestSerializer(PushSubscriptionRequestSerializer):
+    old_endpoint = serializers.URLField(help_text="The endpoint of the subscription the browser replaced.")
+
+
+class PushDeviceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    browser = serializers.CharField(source="label", help_text='"Chrome on Android", from the User-Agent.')
+    created_at = serializers.DateTimeField(help_text="When this browser was subscribed.")
+    verified_at = serializers.DateTimeField(allow_null=True, help_text="When it last subscribed (or re-subscribed).")
+    last_sent_at = serializers.DateTimeField(allow_null=True, help_text="When a push last reached it.")
+    disabled_at = serializers.DateTimeField(allow_null=True)
+    disabled_reason = serializers.CharField(help_text="The push service's answer that made us stop using it.")
+    last_error = serializers.CharField()
+
+
+def _subscription(data: object) -> push_subscriptions.Subscription:
+    try:
+        return push_subscriptions.parse(data)
+    except push_subscriptions.InvalidSubscription as invalid:
+        raise serializers.ValidationError({invalid.field: [str(invalid)]}) from None
+
+
+class PushSubscriptionViewSet(mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """The browsers that get your deals by web push."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = PushDeviceSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Address.objects.none()
+        return Address.objects.filter(user=self.request.user, channel=push_subscriptions.CHANNEL)
+
+    @extend_schema(summary="Your browsers subscribed to push", responses=PushDeviceSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        return Response(PushDeviceSerializer(push_subscriptions.devices(request.user), many=True).data)
+
+    @extend_schema(
+        summary="Subscribe this browser to push",
+        description="The browser's PushSubscription JSON. The same endpoint again updates its device.",
+        request=PushSubscriptionRequestSerializer,
+        responses={
+            201: PushDeviceSerializer,
+            400: OpenApiResponse(description="The field named is missing or malformed"),
+            409: OpenApiResponse(description="This site has no VAPID keys: push is not available"),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        if not channels.get("push").configured():
+            return Response({"detail": "Push is not available on this site yet."}, status=status.HTTP_409_CONFLICT)
+        subscription = _subscription(request.data)
+        address = push_subscriptions.subscribe(request.user, subscription, request.headers.get("User-Agent", ""))
+        return Response(PushDeviceSerializer(address).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Remove one of your browsers", responses={204: None})
+    def destroy(self, request: Request, *args, **kwargs) -> Response:
+        return super().destroy(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="A browser's replaced subscription (from the service worker)",
+        description=(
+            "Sent by our service worker on `pushsubscriptionchange`, without a session: knowing the old "
+            "endpoint (a secret only that browser and this site hold) is the proof."
+        ),
+        request=PushRenewRequestSerializer,
+        responses={204: None, 400: OpenApiResponse(description="A field is malformed"), 404: None},
+    )
+    @action(detail=False, methods=["post"], permission_classes=[AllowAny], authentication_classes=[])
+    def renew(self, request: Request) -> Response:
+        subscription = _subscription(request.data)
+        try:
+            renewed = push_subscriptions.renew(
+                request.data.get("old_endpoint"), subscription, request.headers.get("User-Agent", "")
+            )
+        except push_subscriptions.InvalidSubscription as invalid:
+            raise serializers.ValidationError({invalid.field: [str(invalid)]}) from None
+        return Response(status=status.HTTP_204_NO_CONTENT if renewed else status.HTTP_404_NOT_FOUND)

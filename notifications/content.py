@@ -56,6 +56,7 @@ def deal_message(notification: Notification, channel: str, key: str, *, delivery
             "dedup_key": key,
             "delivery_id": str(delivery_id or ""),
             "kind": "deal",
+            "listing_id": str(listing.pk),
             "user_id": str(notification.user_id),
         },
     )

@@ -98,6 +98,9 @@ class Address(models.Model):
     opted_out_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    last_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a message last reached it (kept for push: one row per browser)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

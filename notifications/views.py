@@ -4,6 +4,10 @@ Settings validate through the API's serializers (`api.SECTIONS`), so the page an
 what is valid. Unsubscribe and click links come from email: they work with no session, by a signed token.
 """
 
+from pathlib import Path
+
+import requests
+from django.conf import settings as django_settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -16,11 +20,23 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.rate_limits import client_address
 
-from . import digests, discord_webhook, links, phone, preferences, test_sends, tracking, wording
+from . import (
+    channels,
+    digests,
+    discord_webhook,
+    links,
+    phone,
+    preferences,
+    push_subscriptions,
+    test_sends,
+    tracking,
+    wording,
+)
 from .api import SECTIONS
 from .models import CHANNEL_LABELS, CHANNELS, Delivery, Frequency, Notification, Weekday
 
 PAGE_SIZE = 25
+SERVICE_WORKER = Path(django_settings.BASE_DIR) / "static" / "sw.js"
 
 
 def section_data(section: str, post: QueryDict) -> dict:
@@ -73,10 +89,17 @@ def settings_context(request: HttpRequest, *, sent: dict | None = None, **extra)
         values.update({key: value for key, value in sent.items() if value is not None})
         if "start_time" in sent:
             values["quiet_hours"] = sent["start_time"] is not None or sent["end_time"] is not None
+    devices = push_subscriptions.devices(request.user)
     return {
         "summary": summary,
         "values": values,
         "phone": phone.phone_status(request.user),
+        "push_devices": devices,
+        "push_usable": any(device.usable for device in devices),
+        "push_available": channels.get("push").configured(),
+        "vapid_public_key": django_settings.VAPID_PUBLIC_KEY,
+        "push_demo_service": django_settings.PUSH_DEMO_SERVICE_URL,
+        "push_message": "",
         "test_result": None,
         "test_error": "",
         "phone_errors": {},
@@ -224,6 +247,47 @@ def test_send(request: HttpRequest, channel: str) -> HttpResponse:
     if request.htmx:
         return render(request, "notifications/_section_test.html", context)
     return render(request, "notifications/settings.html", context, status=400 if error else 200)
+
+
+@login_required
+@require_POST
+def push_section(request: HttpRequest) -> HttpResponse:
+    """The push section's buttons: Remove a device, or (make run) add one on the local push service.
+    Enabling this browser is its own script's work: it posts the subscription to the API."""
+    if request.POST.get("action") == "demo" and django_settings.PUSH_DEMO_SERVICE_URL:
+        try:
+            push_subscriptions.add_demo_device(request.user, request.headers.get("User-Agent", ""))
+            message = "Added a device on the local push service: its deals are printed where make run runs."
+        except (requests.RequestException, push_subscriptions.InvalidSubscription) as error:
+            message = f"The local push service did not answer: {error}"
+    else:
+        removed = push_subscriptions.remove(request.user, _int(request.POST.get("device")))
+        message = "Removed: this browser gets no more pushes." if removed else "That device was already removed."
+    context = settings_context(request, push_message=message)
+    if request.htmx:
+        return render(request, "notifications/_section_push.html", {**context, "with_channels": True})
+    return render(request, "notifications/settings.html", context)
+
+
+@login_required
+@require_GET
+def push_devices(request: HttpRequest) -> HttpResponse:
+    """The push section again, after the page's script subscribed this browser through the API."""
+    context = settings_context(request, push_message=request.GET.get("done") and "Push is on for this browser.")
+    return render(request, "notifications/_section_push.html", {**context, "with_channels": True})
+
+
+def _int(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 0
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """static/sw.js at the site's root: a service worker controls only the paths under its own URL."""
+    response = HttpResponse(SERVICE_WORKER.read_bytes(), content_type="text/javascript; charset=utf-8")
+    response["Service-Worker-Allowed"] = "/"
+    response["Cache-Control"] = "no-cache"  # browsers re-check it for updates; no stale worker for a day
+    return response
 
 
 @login_required

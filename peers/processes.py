@@ -118,6 +118,14 @@ def discord_sink(*, limit: int = 5, window: float = 2.0, delay: float = 0.0) -> 
         yield sink
 
 
+@contextmanager
+def webpush_sink(*, delay: float = 0.0) -> Iterator[Sink]:
+    """`python -m peers webpush` in its own process: `POST {url}/_subscribe` makes subscriptions on it;
+    its stats count accepted pushes by their payload's listing id and the subscription."""
+    with _peer_process("webpush", [], delay) as sink:
+        yield sink
+
+
 # --- the Celery worker ----------------------------------------------------------------------------
 
 

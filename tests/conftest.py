@@ -26,11 +26,14 @@ from .peer_fixtures import (  # noqa: F401
     _postmark_peer_server,
     _smtp_peer_server,
     _twilio_peer_server,
+    _vapid_keys,
+    _webpush_peer_server,
     discord_peer,
     http_peer,
     postmark_peer,
     smtp_peer,
     twilio_peer,
+    webpush_peer,
 )
 
 

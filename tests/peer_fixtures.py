@@ -18,6 +18,7 @@ from peers.processes import POSTMARK_BACKEND
 from peers.recording import RecordingHTTPServer
 from peers.smtp import SMTPPeer
 from peers.twilio import TwilioPeer
+from peers.webpush import WebPushPeer
 
 if TYPE_CHECKING:
     from pytest_django.fixtures import SettingsWrapper
@@ -125,3 +126,34 @@ def discord_peer(_discord_peer_server: DiscordPeer, settings: SettingsWrapper) -
     with _for_this_test(peer, settings, DISCORD_API_URL=peer.api_url):
         yield peer
     discord.forget_rate_limits()
+
+
+@pytest.fixture(scope="session")
+def _webpush_peer_server() -> Iterator[WebPushPeer]:
+    with WebPushPeer() as peer:
+        yield peer
+
+
+@pytest.fixture(scope="session")
+def _vapid_keys() -> tuple[str, str]:
+    from notifications.channels.push import new_vapid_keys
+
+    return new_vapid_keys()
+
+
+@pytest.fixture
+def webpush_peer(
+    _webpush_peer_server: WebPushPeer, _vapid_keys: tuple[str, str], settings: SettingsWrapper
+) -> Iterator[WebPushPeer]:
+    """A WebPushPeer that pushes go to: the site has a VAPID key pair, and subscriptions may point at
+    127.0.0.1. `peer.subscribe(settings.VAPID_PUBLIC_KEY)` makes a browser's subscription on it."""
+    public, private = _vapid_keys
+    with _for_this_test(
+        _webpush_peer_server,
+        settings,
+        VAPID_PUBLIC_KEY=public,
+        VAPID_PRIVATE_KEY=private,
+        VAPID_SUBJECT="mailto:ops@dealalerts.test",
+        PUSH_ENDPOINTS_PUBLIC_ONLY=False,
+    ) as peer:
+        yield peer

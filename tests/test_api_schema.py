@@ -60,6 +60,10 @@ OPERATIONS = {
     ("POST", "/api/notification-preferences/test/"),
     ("GET", "/api/notifications/"),
     ("GET", "/api/notifications/{id}/"),
+    ("GET", "/api/push-subscriptions/"),
+    ("POST", "/api/push-subscriptions/"),
+    ("DELETE", "/api/push-subscriptions/{id}/"),
+    ("POST", "/api/push-subscriptions/renew/"),
 }
 SEEDED_SLUGS = ["laptops", "bikes", "computers"]
 FUZZ = settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from .base import Channel, LongForm, Message, Naming, Permanent, Result, Sent, Transient
 from .discord import DiscordChannel
 from .email import EmailChannel
+from .push import PushChannel
 from .sms import SmsChannel
 
 # Every channel, in the order settings and forms list them. Push and Discord are offered before
@@ -17,7 +18,7 @@ from .sms import SmsChannel
 # channel that works. Each becomes a module here, replacing its `Naming`, when it is built.
 _KNOWN: tuple[Channel | Naming, ...] = (
     EmailChannel(),
-    Naming("push", "Push", "push", "allow notifications in your browser or the app first"),
+    PushChannel(),
     SmsChannel(),
     DiscordChannel(),
 )

@@ -226,7 +226,7 @@ def test_saving_a_rule_says_which_channels_it_will_use_now(shopper, user):
         f"/api/deal-alert-rules/{rule['id']}", {"notification_channels": ["email", "push"]}, format="json"
     ).json()
     assert patched["delivery_channels"] == ["email"]
-    assert patched["channel_notes"] == ["Push is not set up, so we will tell you by email only."]
+    assert patched["channel_notes"] == ["Push is not available on this site yet, so we will tell you by email only."]
     mine = shopper.patch(f"/api/deal-alert-rules/{rule['id']}", {"notification_channels": []}, format="json").json()
     assert (mine["delivery_channels"], mine["channel_notes"]) == (["email"], [])
 

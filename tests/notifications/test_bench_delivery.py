@@ -59,5 +59,18 @@ def test_bench_delivery_to_discord_keeps_within_each_webhooks_limit_and_cleans_u
     assert result["channel"] == "discord" and result["deliveries"] == 12 and result["webhooks"] == 2
     assert (result["duplicates"], result["lost"], result["rate_limit_violations"]) == (0, 0, 0)
     assert result["limits_allow_s"] == 0.5 and result["elapsed_s"] >= 0.5
+    assert not Delivery.objects.exists() and not User.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_bench_delivery_pushes_each_deal_to_its_browser_once_and_cleans_up():
+    purge_delivery_queues()
+    out = StringIO()
+
+    call_command("bench_delivery", "--channel", "push", "--deliveries", "20", "--users", "5", stdout=out)
+
+    result = json.loads(out.getvalue())
+    assert result["channel"] == "push" and result["deliveries"] == 20 and result["per_s"] > 0
+    assert (result["duplicates"], result["lost"], result["rate_limit_violations"]) == (0, 0, 0)
     for model in (User, Listing, Notification, Delivery, Address, NotificationPreferences):
         assert not model.objects.exists(), f"{model.__name__} rows left behind"

@@ -1,7 +1,9 @@
 """Measure delivery through a real Celery worker to a local provider sink; prints one JSON line.
 
 `--channel email` sends to a Postmark sink, `--channel sms` to a Twilio sink (SMS-ready users,
-five texts each: exactly the daily cap). The outbox rows are written as `notify` writes them
+five texts each: exactly the daily cap), `--channel push` to a push service sink (one subscribed
+browser per user; the sink checks VAPID and decrypts every payload, as a browser's push service
+and the browser would). The outbox rows are written as `notify` writes them
 (pending deliveries with their dedup keys) but in bulk and without enqueueing; the clock runs
 from `delivery.enqueue` until no row is pending or sending. Each sink counts what it accepted
 per dedup key, so the result says whether anything was sent twice, not at all, or (for SMS)
@@ -14,11 +16,14 @@ limits allow at the least (`limits_allow_s`: a webhook given n messages needs ce
 refills) and how close the run came (`of_allowed`), with the requests the sink had to refuse.
 """
 
+import functools
 import json
 import math
 import time
+import urllib.request
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from decimal import Decimal
 
@@ -31,8 +36,9 @@ from accounts.models import User
 from accounts.phones import mask_phone
 from dealalerts.encryption import digest
 from listings.models import Category, Listing
-from notifications import channels, delivery, links
+from notifications import channels, delivery, links, push_subscriptions
 from notifications.channels import discord
+from notifications.channels.push import new_vapid_keys
 from notifications.models import (
     Address,
     ChannelDayCount,
@@ -42,7 +48,8 @@ from notifications.models import (
     Notification,
     NotificationPreferences,
 )
-from peers.processes import celery_worker, discord_sink, postmark_sink, twilio_sink, worker_env
+from peers.processes import celery_worker, discord_sink, postmark_sink, twilio_sink, webpush_sink, worker_env
+from peers.webpush import WebPushPeer
 
 PREFIX = "bench-delivery"
 CREATE_BATCH = 2000
@@ -57,10 +64,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--channel", choices=["email", "sms", "discord"], default="email")
+        parser.add_argument("--channel", choices=["email", "sms", "discord", "push"], default="email")
         parser.add_argument("--deliveries", type=int, default=20000)
         parser.add_argument(
-            "--users", type=int, default=1000, help="email only; SMS has one user per five texts (the daily cap)."
+            "--users",
+            type=int,
+            default=1000,
+            help="email and push (one browser each); SMS has one user per five texts (the daily cap).",
         )
         parser.add_argument("--webhooks", type=int, default=50, help="discord: users, one webhook each.")
         parser.add_argument("--limit", type=int, default=5, help="discord: the sink's requests per webhook per window.")
@@ -100,9 +110,21 @@ class Command(BaseCommand):
             if channel == "discord":
                 hook_sink = cleanup.enter_context(discord_sink(limit=limit, window=window))
                 env = worker_env(email_sink.url, DISCORD_API_URL=f"{hook_sink.url}/api/v10")
+            if channel == "push":
+                push_sink = cleanup.enter_context(webpush_sink())
+                public, private = new_vapid_keys()
+                env = worker_env(
+                    email_sink.url,
+                    VAPID_PUBLIC_KEY=public,
+                    VAPID_PRIVATE_KEY=private,
+                    PUSH_ENDPOINTS_PUBLIC_ONLY="false",
+                )
             cleanup.callback(delete_rows, run)
             if channel == "discord":
                 rows = create_deliveries(run, deliveries, min(webhooks, deliveries), channel="discord")
+            elif channel == "push":
+                subscribe = functools.partial(new_subscription, push_sink.url, public)
+                rows = create_deliveries(run, deliveries, min(users, deliveries), channel="push", subscribe=subscribe)
             elif channel == "sms":
                 rows = create_deliveries(run, deliveries, math.ceil(deliveries / cap), channel="sms")
             else:
@@ -119,6 +141,10 @@ class Command(BaseCommand):
                 by_link = sink_stats["by_key"]
                 by_key = {r.dedup_key: by_link.get(links.click_url(r.notification_id, "discord"), 0) for r in rows}
                 duplicates = sum(count - 1 for count in by_link.values() if count > 1)
+            elif channel == "push":  # the push sink counts by listing and subscription
+                sink_stats = push_sink.stats()
+                by_key = push_keys_by_dedup_key(rows, sink_stats["by_key"])
+                duplicates = sum(count - 1 for count in by_key.values() if count > 1)
             else:
                 by_key = (sms_sink if channel == "sms" else email_sink).stats()["by_key"]
                 duplicates = sum(count - 1 for count in by_key.values() if count > 1)
@@ -147,6 +173,9 @@ class Command(BaseCommand):
                 "webhooks": len(per_webhook),
                 "limit": f"{limit} per {window:g} s per webhook",
             }
+        if channel == "push":
+            result["lost"] = sum(1 for r in rows if _lost(r, by_key, settled))
+            result["rate_limit_violations"] = sink_stats["rate_limited"]
         elif channel == "email":
             result["lost"] = sum(
                 1 for r in rows if by_key.get(r.dedup_key, 0) < 1 or settled.get(r.dedup_key, ("", ""))[0] != "sent"
@@ -182,7 +211,9 @@ def _lost(row: Delivery, by_key: dict[str, int], settled: dict[str, tuple[str, s
     return by_key.get(row.dedup_key, 0) < 1 or status != DeliveryStatus.SENT
 
 
-def create_deliveries(run: str, count: int, users: int, *, channel: str) -> list[Delivery]:
+def create_deliveries(
+    run: str, count: int, users: int, *, channel: str, subscribe: Callable[[], dict] | None = None
+) -> list[Delivery]:
     """`users` users, enough listings that each user has one notification per listing, `count` pending
     deliveries on `channel`: for SMS each user has a verified mobile number and SMS turned on."""
     if count < 1:
@@ -193,6 +224,9 @@ def create_deliveries(run: str, count: int, users: int, *, channel: str) -> list
         people = create_sms_users(run, users, password, now)
     elif channel == "discord":
         people = create_discord_users(run, users, password, now)
+    elif channel == "push":
+        assert subscribe is not None
+        people = create_push_users(run, users, password, now, subscribe)
     else:
         people = User.objects.bulk_create(
             [
@@ -325,3 +359,54 @@ def delete_rows(run: str) -> None:
     ChannelDayCount.objects.filter(user__email__startswith=run).delete()
     User.objects.filter(email__startswith=run).delete()
     Listing.objects.filter(external_id__startswith=run).delete()
+
+
+def create_push_users(run: str, count: int, password: str, now, subscribe: Callable[[], dict]) -> list[User]:
+    """Users with push on beside email, each with one browser subscribed (on the sink) as the API stores it."""
+    people = User.objects.bulk_create(
+        [User(email=f"{run}-{i}@dealalerts.local", password=password, email_confirmed_at=now) for i in range(count)],
+        batch_size=CREATE_BATCH,
+    )
+    NotificationPreferences.objects.bulk_create(
+        [NotificationPreferences(user=u, channels=["email", "push"]) for u in people], batch_size=CREATE_BATCH
+    )
+    subscriptions = [push_subscriptions.parse(subscribe(), public_only=False) for _ in people]  # a local sink
+    Address.objects.bulk_create(
+        [
+            Address(
+                user=u,
+                channel="push",
+                key=digest(s.endpoint),
+                value=s.as_json(),
+                label="Chrome on Linux",
+                verified_at=now,
+            )
+            for u, s in zip(people, subscriptions, strict=True)
+        ],
+        batch_size=CREATE_BATCH,
+    )
+    return people
+
+
+def new_subscription(sink_url: str, application_server_key: str) -> dict:
+    """A browser's subscription made on the push sink, bound to our VAPID key as a browser's would be."""
+    request = urllib.request.Request(
+        f"{sink_url}/_subscribe",
+        data=json.dumps({"application_server_key": application_server_key}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def push_keys_by_dedup_key(rows: list[Delivery], by_listing_and_token: dict[str, int]) -> dict[str, int]:
+    """The push sink's counts (by "<listing id> <subscription token>") under each delivery's dedup key."""
+    tokens = {
+        a.user_id: WebPushPeer.token_of(json.loads(a.value)["endpoint"])
+        for a in Address.objects.filter(channel="push", user_id__in={r.notification.user_id for r in rows})
+    }
+    return {
+        r.dedup_key: by_listing_and_token.get(f"{r.notification.listing_id} {tokens[r.notification.user_id]}", 0)
+        for r in rows
+    }
