@@ -59,6 +59,7 @@ def test_bench_delivery_to_discord_keeps_within_each_webhooks_limit_and_cleans_u
     assert result["channel"] == "discord" and result["deliveries"] == 12 and result["webhooks"] == 2
     assert (result["duplicates"], result["lost"], result["rate_limit_violations"]) == (0, 0, 0)
     assert result["limits_allow_s"] == 0.5 and result["elapsed_s"] >= 0.5
+    assert "over_cap" not in result  # an SMS figure; Discord has no daily cap
     assert not Delivery.objects.exists() and not User.objects.exists()
 
 

@@ -173,7 +173,7 @@ class Command(BaseCommand):
                 "webhooks": len(per_webhook),
                 "limit": f"{limit} per {window:g} s per webhook",
             }
-        if channel == "push":
+        elif channel == "push":
             result["lost"] = sum(1 for r in rows if _lost(r, by_key, settled))
             result["rate_limit_violations"] = sink_stats["rate_limited"]
         elif channel == "email":
