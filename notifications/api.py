@@ -211,15 +211,6 @@ class TestSendSerializer(serializers.Serializer):
     answer = serializers.CharField(help_text="What the provider said, in words.")
 
 
-class TooManyTests(exceptions.APIException):
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_code = "throttled"
-
-    def __init__(self, refused: test_sends.TooManyTests) -> None:
-        super().__init__(str(refused))
-        self.wait = refused.retry_after
-
-
 class SummarySerializer(serializers.Serializer):
     """What `preferences.preferences_summary` returns (documented for the schema)."""
 
@@ -283,13 +274,14 @@ def phone_body(status_: phone.PhoneStatus) -> dict:
     return {"phone_number": status_.phone_number or None, "verified": status_.verified}
 
 
-class TooManyCodes(exceptions.APIException):
-    """429 with Retry-After (DRF's handler sets the header from `wait`), in the service's own words."""
+class TooMany(exceptions.APIException):
+    """429 with Retry-After (DRF's handler sets the header from `wait`), in the service's own words:
+    for a limit a service refused with (codes texted, test messages), carrying its `retry_after`."""
 
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     default_code = "throttled"
 
-    def __init__(self, refused: phone.CodeLimitReached) -> None:
+    def __init__(self, refused: phone.CodeLimitReached | test_sends.TooManyTests) -> None:
         super().__init__(str(refused))
         self.wait = refused.retry_after
 
@@ -389,7 +381,7 @@ class DiscordWebhookActions:
         except test_sends.NotReachable as refused:
             raise serializers.ValidationError({"webhook_url": [str(refused)]}) from None
         except test_sends.TooManyTests as refused:
-            raise TooManyTests(refused) from None
+            raise TooMany(refused) from None
         body = {"sent": result.sent, "message_id": result.provider_id or None, "answer": result.answer}
         return Response(DiscordTestSerializer(body).data)
 
@@ -481,7 +473,7 @@ class NotificationPreferencesViewSet(DiscordWebhookActions, viewsets.GenericView
         except DjangoValidationError as error:
             raise _field_errors(error) from None
         except phone.CodeLimitReached as refused:
-            raise TooManyCodes(refused) from None
+            raise TooMany(refused) from None
         except phone.SmsUnavailable as unavailable:
             return Response(
                 {"detail": str(unavailable)},
@@ -533,7 +525,7 @@ class NotificationPreferencesViewSet(DiscordWebhookActions, viewsets.GenericView
         except test_sends.NotReachable as refused:
             raise serializers.ValidationError({"channel": [str(refused)]}) from None
         except test_sends.TooManyTests as refused:
-            raise TooManyTests(refused) from None
+            raise TooMany(refused) from None
         return Response(TestSendSerializer(result).data)
 
 

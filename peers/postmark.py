@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections import Counter, deque
 from datetime import UTC, datetime
 from email.utils import getaddresses
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from .recording import Recorded, RecordingHTTPServer, Reply
+from .recording import Recorded, Reply, ScriptedPeer
 
 FailureKind = Literal["rate_limited", "server_error", "inactive_recipient", "invalid", "invalid_recipient"]
 REQUEST_FAILURES = ("rate_limited", "server_error")  # fail a whole request, batch or not
@@ -19,7 +18,7 @@ SINGLE_ENDPOINTS = ("/email", "/email/withTemplate", "/email/withTemplate/")
 BATCH_ENDPOINTS = ("/email/batch", "/email/batchWithTemplates")
 
 
-class PostmarkPeer(RecordingHTTPServer):
+class PostmarkPeer(ScriptedPeer):
     """Postmark's send API as django-anymail's Postmark backend uses it.
 
     Endpoints: POST /email, /email/withTemplate/ (templates are not rendered; the
@@ -52,14 +51,13 @@ class PostmarkPeer(RecordingHTTPServer):
     with that item's ErrorCode); a request-level one fails the whole request.
     """
 
+    failure_kinds = REQUEST_FAILURES + MESSAGE_FAILURES
+
     def __init__(self, *, token: str = "test-token", port: int = 0, delay: float = 0.0, record: bool = True) -> None:
         super().__init__(port=port, delay=delay, record=record)
         self.token = token
         self._initial_token = token
         self._messages: list[dict[str, Any]] = []
-        self._failures: deque[tuple[FailureKind, int]] = deque()
-        self._accepted = 0
-        self._by_key: Counter[str] = Counter()
         self._ids_by_key: dict[str, list[str]] = {}
 
     @property
@@ -75,24 +73,10 @@ class PostmarkPeer(RecordingHTTPServer):
             self._wait(lambda: len(self._messages) >= count, timeout, f"{count} accepted message(s)")
             return list(self._messages)
 
-    def fail_next(self, kind: FailureKind, count: int = 1, *, retry_after: int = 1) -> None:
-        """Refuse the next `count` sends with `kind` (see the class docstring)."""
-        if kind not in REQUEST_FAILURES + MESSAGE_FAILURES:
-            raise ValueError(f"unknown failure kind {kind!r}")
-        with self._state:
-            self._failures.extend([(kind, retry_after)] * count)
-
-    def stats(self) -> dict[str, Any]:
-        with self._state:
-            return {"accepted": self._accepted, "by_key": dict(self._by_key)}
-
     def clear(self) -> None:
         with self._state:
             super().clear()
             self._messages.clear()
-            self._failures.clear()
-            self._accepted = 0
-            self._by_key.clear()
             self._ids_by_key.clear()
 
     def reset(self) -> None:
@@ -158,8 +142,7 @@ class PostmarkPeer(RecordingHTTPServer):
         if error is not None:
             return {"ErrorCode": error[0], "Message": error[1]}
         metadata = payload.get("Metadata") or {}
-        self._accepted += 1
-        self._by_key[str(metadata.get("dedup_key", ""))] += 1
+        self._accept_key(str(metadata.get("dedup_key", "")))
         if self.record:
             self._messages.append(payload)
         message_id = str(uuid.uuid4())

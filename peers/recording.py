@@ -10,7 +10,7 @@ import contextlib
 import json
 import sys
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -234,3 +234,41 @@ class RecordingHTTPServer(ThreadingHTTPServer):
                 del self._scripted[index]
                 return reply
         return None
+
+
+class ScriptedPeer(RecordingHTTPServer):
+    """A provider's peer that counts what it accepted by a key (`stats`) and fails as scripted (`fail_next`).
+
+    Subclasses name their failure kinds, pop `_failures` where their API would fail, and count each
+    accepted message with `_accept_key`.
+    """
+
+    failure_kinds: tuple[str, ...] = ()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._failures: deque[tuple[str, int]] = deque()
+        self._accepted = 0
+        self._by_key: Counter[str] = Counter()
+
+    def fail_next(self, kind: str, count: int = 1, *, retry_after: int = 1) -> None:
+        """Refuse the next `count` sends with `kind` (see the class docstring)."""
+        if kind not in self.failure_kinds:
+            raise ValueError(f"unknown failure kind {kind!r}")
+        with self._state:
+            self._failures.extend([(kind, retry_after)] * count)
+
+    def stats(self) -> dict[str, Any]:
+        with self._state:
+            return {"accepted": self._accepted, "by_key": dict(self._by_key)}
+
+    def clear(self) -> None:
+        with self._state:
+            super().clear()
+            self._failures.clear()
+            self._accepted = 0
+            self._by_key.clear()
+
+    def _accept_key(self, key: str) -> None:
+        self._accepted += 1
+        self._by_key[key] += 1

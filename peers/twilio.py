@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections import Counter, deque
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, Literal
@@ -14,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from twilio.request_validator import RequestValidator
 
-from .recording import Recorded, RecordingHTTPServer, Reply
+from .recording import Recorded, Reply, ScriptedPeer
 
 FailureKind = Literal["rate_limited", "server_error", "invalid_number", "unsubscribed", "not_mobile", "landline"]
 FAILURE_KINDS = ("rate_limited", "server_error", "invalid_number", "unsubscribed", "not_mobile", "landline")
@@ -49,7 +48,7 @@ def _sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
 
-class TwilioPeer(RecordingHTTPServer):
+class TwilioPeer(ScriptedPeer):
     """Twilio's Messages API as `twilio.rest.Client` uses it (with `client.api.base_url = peer.url`).
 
     `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, form-encoded (To, From or
@@ -74,6 +73,8 @@ class TwilioPeer(RecordingHTTPServer):
     - "landline": 400, 21635 "'To' number cannot be a landline".
     """
 
+    failure_kinds = FAILURE_KINDS
+
     def __init__(
         self,
         *,
@@ -89,9 +90,6 @@ class TwilioPeer(RecordingHTTPServer):
         self._initial_credentials = (account_sid, token)
         self._messages: list[dict[str, Any]] = []
         self._by_sid: dict[str, dict[str, Any]] = {}
-        self._failures: deque[tuple[FailureKind, int]] = deque()
-        self._accepted = 0
-        self._by_key: Counter[str] = Counter()
 
     @property
     def messages_route(self) -> str:
@@ -110,25 +108,11 @@ class TwilioPeer(RecordingHTTPServer):
             self._wait(lambda: len(self._messages) >= count, timeout, f"{count} accepted message(s)")
             return list(self._messages)
 
-    def fail_next(self, kind: FailureKind, count: int = 1, *, retry_after: int = 1) -> None:
-        """Refuse the next `count` sends with `kind` (see the class docstring)."""
-        if kind not in FAILURE_KINDS:
-            raise ValueError(f"unknown failure kind {kind!r}")
-        with self._state:
-            self._failures.extend([(kind, retry_after)] * count)
-
-    def stats(self) -> dict[str, Any]:
-        with self._state:
-            return {"accepted": self._accepted, "by_key": dict(self._by_key)}
-
     def clear(self) -> None:
         with self._state:
             super().clear()
             self._messages.clear()
             self._by_sid.clear()
-            self._failures.clear()
-            self._accepted = 0
-            self._by_key.clear()
 
     def reset(self) -> None:
         with self._state:
@@ -216,8 +200,7 @@ class TwilioPeer(RecordingHTTPServer):
             "num_segments": _segments(form.get("Body", "")),
             "key": key,
         }
-        self._accepted += 1
-        self._by_key[key] += 1
+        self._accept_key(key)
         self._by_sid[sid] = message
         if self.record:
             self._messages.append(message)
