@@ -37,3 +37,27 @@ def sms_provider(app_configs, **kwargs) -> list[Warning]:
             id="notifications.W002",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def push_settings(app_configs, **kwargs) -> list[Error]:
+    """Push in production: a contact of our own (Apple refuses a made-up one, and its 403 would disable
+    every Safari subscription) and public endpoints only (else a subscription can aim us at internal hosts)."""
+    errors = []
+    if settings.VAPID_PUBLIC_KEY and settings.VAPID_SUBJECT == "mailto:alerts@dealalerts.local":
+        errors.append(
+            Error(
+                "VAPID_SUBJECT is the development default.",
+                hint="Set VAPID_SUBJECT to a mailto: address or https: URL where push services can reach you.",
+                id="notifications.E003",
+            )
+        )
+    if not settings.PUSH_ENDPOINTS_PUBLIC_ONLY:
+        errors.append(
+            Error(
+                "PUSH_ENDPOINTS_PUBLIC_ONLY is off: push subscriptions may point at internal hosts.",
+                hint="Leave PUSH_ENDPOINTS_PUBLIC_ONLY unset (true) outside tests.",
+                id="notifications.E004",
+            )
+        )
+    return errors

@@ -9,6 +9,8 @@ import base64
 import binascii
 import ipaddress
 import json
+import re
+import socket
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -75,7 +77,7 @@ def _endpoint(value: Any, public_only: bool) -> str:
         raise InvalidSubscription("endpoint", f"endpoint must be at most {MAX_ENDPOINT_CHARS} characters.")
     try:
         url = urlsplit(value)
-        host, port = url.hostname or "", url.port
+        host, port = (url.hostname or "").rstrip("."), url.port  # "localhost." is localhost
     except ValueError:
         raise InvalidSubscription("endpoint", "endpoint is not a URL.") from None
     if not public_only:
@@ -90,14 +92,26 @@ def _endpoint(value: Any, public_only: bool) -> str:
         raise InvalidSubscription(
             "endpoint", "endpoint must be on a public push service host, not an IP address or a local name."
         )
+    if not all(address.is_global for address in resolve(host)):  # a public-looking name for a private address
+        raise InvalidSubscription("endpoint", "endpoint must be on a public push service host.")
     return value
+
+
+def resolve(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The addresses `host` resolves to now; none (so refused) when it does not resolve."""
+    try:
+        found = socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return [ipaddress.ip_address("0.0.0.0")]  # unresolvable: not a push service we can reach
+    return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in found]
 
 
 def _is_ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return host.replace(".", "").isdigit()  # 127.1 and other shorthand forms resolvers accept
+        # 127.1, 2130706433, 0x7f.0.0.1 and the other shorthand forms resolvers accept
+        return all(re.fullmatch(r"0x[0-9a-f]*|[0-9]+", label) for label in host.lower().split("."))
     return True
 
 

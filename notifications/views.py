@@ -278,7 +278,8 @@ def push_devices(request: HttpRequest) -> HttpResponse:
 
 
 def _int(value: str | None) -> int:
-    return int(value) if value and value.isdigit() else 0
+    """A form's id as a number; 0 for anything else ("²" is a digit to str.isdigit, not to int)."""
+    return int(value) if value and value.isascii() and value.isdecimal() and len(value) < 19 else 0
 
 
 @require_GET

@@ -121,3 +121,15 @@ def test_check_deploy_warns_when_texts_would_only_be_printed():
 def test_cache_is_redis_when_configured():
     backend = settings.CACHES["default"]["BACKEND"]
     assert backend.endswith("RedisCache" if os.environ.get("REDIS_URL") else "LocMemCache")
+
+
+def test_check_deploy_refuses_the_development_push_contact():
+    from notifications.channels.push import new_vapid_keys
+
+    public, private = new_vapid_keys()
+    refused = check_deploy(VAPID_PUBLIC_KEY=public, VAPID_PRIVATE_KEY=private)
+    assert refused.returncode != 0 and "notifications.E003" in refused.stderr + refused.stdout
+    fine = check_deploy(
+        VAPID_PUBLIC_KEY=public, VAPID_PRIVATE_KEY=private, VAPID_SUBJECT="mailto:ops@deals.example.com"
+    )
+    assert fine.returncode == 0, fine.stdout + fine.stderr

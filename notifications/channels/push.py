@@ -166,6 +166,9 @@ class PushChannel(Channel):
         if getattr(_local, "session", None) is None:
             http = requests.Session()
             http.trust_env = False  # no proxy or netrc lookups per request: push services are called directly
+            # A push service answers; it never redirects. Following one would let a hostile endpoint
+            # bounce our POST onto an internal address (and show us its answer): a 3xx is an error.
+            http.max_redirects = 0
             _local.session = http
         outer = getattr(_local, "reached", None) is None
         if outer:
@@ -199,6 +202,8 @@ class PushChannel(Channel):
             )
         except WebPushException as error:  # the stored subscription lacks what pywebpush needs
             return Permanent(f"push refused: {error.message}"[:500], address_dead=True)
+        except requests.TooManyRedirects:  # see `session`: an endpoint that redirects is no push service
+            return Permanent("push endpoint redirected elsewhere: not a push service", address_dead=True)
         except requests.RequestException as error:  # refused, reset, timed out: the service may not have it
             return Transient(f"push service unreachable: {type(error).__name__}: {error}"[:500])
         result = classify(response)
@@ -247,7 +252,7 @@ def classify(response: requests.Response) -> Result:
         return Sent(provider_id=response.headers.get("Location", "")[:200])
     reason = (response.text or response.reason or "").strip().replace("\n", " ")[:200]
     text = f"push service {status}: {reason}" if reason else f"push service {status}"
-    if status in GONE_STATUSES:
+    if status in GONE_STATUSES or 300 <= status < 400:  # a redirecting endpoint is no push service
         return Permanent(text, address_dead=True)
     if status == TOO_LARGE_STATUS:
         return Permanent(text)

@@ -1,5 +1,6 @@
 """Deals by web push through a local push service: VAPID checked and every payload decrypted by the peer."""
 
+import ipaddress
 import json
 import time
 
@@ -13,6 +14,8 @@ from notifications.channels.push import MAX_PAYLOAD_BYTES, payload, topic_for
 from notifications.delivery import deliver
 from notifications.events import DealEvent, RuleSource, notify
 from notifications.models import Address, Delivery, Notification, NotificationPreferences
+from notifications.test_sends import send_test
+from peers.recording import Reply
 from peers.webpush import WebPushPeer
 from tests.factories import ListingFactory, UserFactory
 
@@ -281,6 +284,9 @@ def test_a_malformed_subscription_is_a_400_naming_the_field_and_stores_nothing(w
         "https://user@fcm.googleapis.com/fcm/send/abc",
         "https://fcm.googleapis.com:8443/fcm/send/abc",
         "https://2130706433/push",
+        "https://0x7f.0.0.1/push",
+        "https://localhost./push",
+        "https://metadata.google.internal./computeMetadata",
     ],
 )
 def test_outside_tests_an_endpoint_must_be_https_on_a_public_host(webpush_peer, settings, endpoint):
@@ -291,8 +297,19 @@ def test_outside_tests_an_endpoint_must_be_https_on_a_public_host(webpush_peer, 
 
 
 @pytest.mark.django_db
-def test_a_public_push_service_endpoint_is_accepted(webpush_peer, settings):
+def test_a_public_looking_name_for_a_private_address_is_refused(webpush_peer, settings, monkeypatch):
     settings.PUSH_ENDPOINTS_PUBLIC_ONLY = True
+    # This machine has no DNS: the resolver is stood in for, as a rebinding name would answer.
+    monkeypatch.setattr(push_subscriptions, "resolve", lambda host: [ipaddress.ip_address("10.1.2.3")])
+    subscription = {**webpush_peer.subscribe(), "endpoint": "https://127.0.0.1.nip.io/push/abc"}
+    response = api_for(UserFactory()).post("/api/push-subscriptions", subscription, format="json")
+    assert response.status_code == 400 and "endpoint" in response.json()
+
+
+@pytest.mark.django_db
+def test_a_public_push_service_endpoint_is_accepted(webpush_peer, settings, monkeypatch):
+    settings.PUSH_ENDPOINTS_PUBLIC_ONLY = True
+    monkeypatch.setattr(push_subscriptions, "resolve", lambda host: [ipaddress.ip_address("142.250.74.106")])
     subscription = {**webpush_peer.subscribe(), "endpoint": "https://fcm.googleapis.com/fcm/send/dGVzdA:APA91b"}
     assert api_for(UserFactory()).post("/api/push-subscriptions", subscription, format="json").status_code == 201
 
@@ -337,6 +354,27 @@ def test_the_service_worker_is_served_at_the_root_with_root_scope():
         assert f'addEventListener("{event}"' in source
     assert "View deal" in source
     assert "Content-Security-Policy" in response
+
+
+@pytest.mark.django_db
+def test_a_device_id_that_is_not_a_plain_number_removes_nothing(webpush_peer):
+    user = push_user(webpush_peer, devices=1)
+    client = Client()
+    client.force_login(user)
+    for hostile in ("²", "1e3", "-1", "9" * 40, ""):
+        assert client.post("/notifications/settings/push/", {"device": hostile}).status_code in (200, 400)
+    assert Address.objects.filter(user=user, channel="push").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_push_endpoint_that_redirects_is_disabled_not_followed(webpush_peer, postmark_peer):
+    user = push_user(webpush_peer, devices=1)
+    device = Address.objects.get(user=user, channel="push")
+    webpush_peer.script("/push/", Reply(307, b"", {"Location": "http://169.254.169.254/latest/meta-data"}))
+    outcome = send_test(user, "push")
+    assert outcome.sent is False
+    device.refresh_from_db()
+    assert device.disabled_at is not None and "redirect" in device.disabled_reason
 
 
 @pytest.mark.django_db
