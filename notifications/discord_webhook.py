@@ -20,7 +20,8 @@ from dealalerts.encryption import digest
 
 from . import test_sends
 from .channels import discord
-from .models import Address, NotificationPreferences
+from .models import Address
+from .preferences import turn_off_channel
 
 CHANNEL = "discord"
 
@@ -76,10 +77,7 @@ def remove(user: User) -> None:
     """Forget the user's webhook and take Discord out of their channels, together."""
     with transaction.atomic():
         Address.objects.filter(user=user, channel=CHANNEL).delete()
-        prefs = NotificationPreferences.objects.select_for_update().filter(user=user).first()
-        if prefs is not None and CHANNEL in prefs.channels:
-            prefs.channels = [c for c in prefs.channels if c != CHANNEL]
-            prefs.save(update_fields=["channels", "updated_at"])
+        turn_off_channel(user.pk, CHANNEL)
 
 
 def send_test(user: User) -> test_sends.TestSend:

@@ -32,7 +32,8 @@ from dealalerts import encryption
 
 from .channels.base import Permanent, Transient
 from .channels.twilio import send_text
-from .models import Address, NotificationPreferences
+from .models import Address
+from .preferences import turn_off_channel
 
 logger = logging.getLogger(__name__)
 
@@ -251,10 +252,7 @@ def remove_phone(user: User) -> None:
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(phone_number="", phone_digest="", phone_verified=False)
         PhoneVerification.objects.filter(user=user).delete()
-        prefs = NotificationPreferences.objects.select_for_update().filter(user=user).first()
-        if prefs is not None and "sms" in prefs.channels:
-            prefs.channels = [c for c in prefs.channels if c != "sms"]
-            prefs.save(update_fields=["channels", "updated_at"])
+        turn_off_channel(user.pk, "sms")
     user.phone_number, user.phone_digest, user.phone_verified = "", "", False
     cache.delete(_resend_key(user))
 

@@ -31,6 +31,20 @@ def preferences_for(user: User) -> NotificationPreferences:
     return prefs
 
 
+def turn_off_channel(user_id: int, channel: str) -> bool:
+    """Take `channel` out of the user's channels (their address on it is gone); True when it was on.
+
+    Call it inside the transaction that removes the address: the row is locked, so a concurrent
+    save of the channels section cannot put it back from a stale read.
+    """
+    prefs = NotificationPreferences.objects.select_for_update().filter(user_id=user_id).first()
+    if prefs is None or channel not in prefs.channels:
+        return False
+    prefs.channels = [c for c in prefs.channels if c != channel]
+    prefs.save(update_fields=["channels", "updated_at"])
+    return True
+
+
 def ensure_preferences(users: list[User]) -> None:
     """Give users without preferences the defaults, in one query (they normally have them from signup)."""
     missing = [u for u in users if not hasattr(u, "notification_preferences") or preferences_missing(u)]

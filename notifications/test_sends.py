@@ -60,12 +60,13 @@ def send_test(user: User, channel_name: str) -> TestSend:
     if channel_name not in channels.available():
         raise NotReachable(f"{channels.LABELS.get(channel_name, channel_name)} is not available yet.")
     prefs = preferences_for(user)
-    why = unreachable_because(user, prefs, list(user.addresses.all()))[channel_name]
+    stored = list(user.addresses.all())
+    why = unreachable_because(user, prefs, stored)[channel_name]
     channel = channels.get(channel_name)
     if why:
         raise NotReachable(f"{channel.label} is {why}.")
     _count(user, channel_name)
-    targets = [a for a in addresses_on(user, channel) if a.usable]
+    targets = [a for a in addresses_on(user, channel, stored) if a.usable]
     key = f"test-{user.pk}-{uuid.uuid4().hex[:12]}"
     with channel.session():
         outcome = delivery.send_to_addresses(channel, targets, test_message(user, channel_name), key)
