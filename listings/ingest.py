@@ -171,9 +171,11 @@ def _ingest(items: list[ListingInput], now: datetime, announce: bool, write: Cal
             else {}
         )
 
-        rows, ids, kinds = [], [], []
+        rows, ids, kinds, deactivated = [], [], [], []
         for item in items:
             old = existing.get((item.source, item.external_id))
+            if old is not None and old["is_active"] and not item.is_active:
+                deactivated.append(old["id"])
             if old is None:
                 kind = "created"
             elif old["price"] != item.price:
@@ -227,9 +229,9 @@ def _ingest(items: list[ListingInput], now: datetime, announce: bool, write: Cal
         for pk, kind in zip(ids, kinds, strict=True):
             getattr(result, kind).append(pk)
 
-        if announce and (result.created or result.repriced):
+        if announce and (result.created or result.repriced or deactivated):
             created, repriced = list(result.created), list(result.repriced)
-            transaction.on_commit(lambda: announce_listing_changes.delay(created, repriced))
+            transaction.on_commit(lambda: announce_listing_changes.delay(created, repriced, deactivated))
     return result
 
 

@@ -1,7 +1,7 @@
 from django.dispatch import Signal
 
-# Sent by the worker after an ingest batch commits, with `created` and `repriced`
-# (lists of listing ids). The matcher and the watchlist subscribe here, so the
+# Sent by the worker after an ingest batch commits, with `created`, `repriced` and `deactivated`
+# (lists of listing ids; deactivated: reported sold or removed). The matcher and the watchlist subscribe here, so the
 # listings app never imports the apps above it.
 listings_ingested = Signal()
 

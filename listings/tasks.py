@@ -5,9 +5,9 @@ from .signals import listings_ingested, listings_rescored
 
 
 @shared_task(name="listings.announce_listing_changes")
-def announce_listing_changes(created: list[int], repriced: list[int]) -> None:
-    """Tell the subscribers (matcher, watchlist) which listings are new or re-priced."""
-    listings_ingested.send(sender="listings", created=created, repriced=repriced)
+def announce_listing_changes(created: list[int], repriced: list[int], deactivated: list[int] | None = None) -> None:
+    """Tell the subscribers (matcher, watchlist) which listings are new, re-priced or gone (sold, removed)."""
+    listings_ingested.send(sender="listings", created=created, repriced=repriced, deactivated=deactivated or [])
 
 
 @shared_task(name="listings.refresh_price_benchmarks")

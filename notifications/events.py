@@ -1,6 +1,6 @@
 """The producers' entry point: what they found (`DealEvent`, saying where from) and `notify`.
 
-Producers (alerts; later watchlist and recommendations) import only this module. They call `notify`
+Producers (alerts, watchlist; later recommendations) import only this module. They call `notify`
 inside the transaction that records what they found; it reads preferences, asks the policy, and
 writes the outbox (notifications and their deliveries) in that same transaction. Workers then
 `delivery.deliver` the outbox rows.
@@ -38,32 +38,61 @@ class RuleSource:
 
 
 @dataclass(frozen=True)
+class WatchSource:
+    """A watched listing's price fell (or it sold): the item, the one-line news and its figures."""
+
+    item_id: int
+    headline: str  # "ThinkPad T14 dropped to $310 (−18%, was $380) — below your $320 target"
+    facts: tuple[tuple[str, str], ...] = ()  # ("Was", "$380"), ("Your target", "$320"), …
+    name: str = "Your watchlist"
+    kind: ClassVar[str] = "watch"
+
+    def as_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "id": self.item_id,
+            "name": self.name,
+            "why": self.headline,
+            "headline": self.headline,
+            "facts": [list(fact) for fact in self.facts],
+        }
+
+
+@dataclass(frozen=True)
 class DealEvent:
-    """Something a producer found worth telling a user."""
+    """Something a producer found worth telling a user.
+
+    `news` says what kind of news it is ("match", "drop:310.00", "sold"): one notification per
+    (user, listing, local day, news), so different news about one listing all reach the user and
+    the same news twice never does.
+    """
 
     user_id: int
     listing_id: int
-    source: RuleSource
+    source: RuleSource | WatchSource
     channels: tuple[str, ...] = ()  # empty: the user's channels
     kind: str = Kind.DEAL_MATCH
     urgent: bool = False
+    news: str = "match"
 
 
 def notify(events: list[DealEvent], *, now: datetime | None = None) -> list[Notification]:
     """Turn events into notifications and deliveries, in the caller's transaction; a fixed number of queries.
 
-    One notification per (user, listing, local day): several rules matching the same listing make
-    one notification naming them all, and a later match the same day joins the existing one
-    without sending anything again. Due deliveries are enqueued once the transaction commits.
+    One notification per (user, listing, local day, news): several rules matching the same listing
+    make one notification naming them all, and a later match the same day joins the existing one
+    without sending anything again; a price drop of that listing is other news and is told.
+    Due deliveries are enqueued once the transaction commits.
     """
     if not events:
         return []
     now = now or timezone.now()
-    grouped: dict[tuple[int, int], list[DealEvent]] = defaultdict(list)
+    grouped: dict[tuple[int, int, str], list[DealEvent]] = defaultdict(list)
     for event in events:
-        grouped[(event.user_id, event.listing_id)].append(event)
-    user_ids = {user_id for user_id, _ in grouped}
-    listing_ids = {listing_id for _, listing_id in grouped}
+        grouped[(event.user_id, event.listing_id, event.news)].append(event)
+    user_ids = {user_id for user_id, _, _ in grouped}
+    listing_ids = {listing_id for _, listing_id, _ in grouped}
+    news = {news for _, _, news in grouped}
 
     with transaction.atomic():
         users = {u.id: u for u in User.objects.filter(id__in=user_ids).select_related("notification_preferences")}
@@ -76,8 +105,10 @@ def notify(events: list[DealEvent], *, now: datetime | None = None) -> list[Noti
         local_day = {uid: now.astimezone(u.time_zone).date() for uid, u in users.items()}
         days = set(local_day.values())
         existing = {
-            (n.user_id, n.listing_id): n
-            for n in Notification.objects.filter(user_id__in=users, listing_id__in=listing_ids, local_day__in=days)
+            (n.user_id, n.listing_id, n.news): n
+            for n in Notification.objects.filter(
+                user_id__in=users, listing_id__in=listing_ids, local_day__in=days, news__in=news
+            )
             if n.local_day == local_day[n.user_id]
         }
         counts = Counter(
@@ -92,12 +123,12 @@ def notify(events: list[DealEvent], *, now: datetime | None = None) -> list[Noti
 
         created: list[tuple[Notification, policy.Outcome]] = []
         merged: list[Notification] = []
-        for (user_id, listing_id), group in grouped.items():
+        for (user_id, listing_id, news_key), group in grouped.items():
             user, listing = users.get(user_id), listings.get(listing_id)
             if user is None or listing is None:
                 continue  # deleted meanwhile
-            if (user_id, listing_id) in existing:
-                notification = existing[(user_id, listing_id)]
+            if (user_id, listing_id, news_key) in existing:
+                notification = existing[(user_id, listing_id, news_key)]
                 if _merge_sources(notification, [e.source.as_dict() for e in group]):
                     merged.append(notification)
                 continue
@@ -119,6 +150,7 @@ def notify(events: list[DealEvent], *, now: datetime | None = None) -> list[Noti
                 kind=group[0].kind,
                 listing_id=listing_id,
                 local_day=local_day[user_id],
+                news=news_key,
                 sources=_dedupe_sources([e.source.as_dict() for e in group]),
                 urgent=event.is_urgent,
                 counts_toward_cap=outcome.counts_toward_cap,

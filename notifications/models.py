@@ -152,15 +152,22 @@ class Kind(models.TextChoices):
     DEAL_MATCH = "deal_match", "Deal matched an alert"
     PRICE_DROP = "price_drop", "Price drop"
     RECOMMENDATION = "recommendation", "Recommendation"
+    LISTING_SOLD = "listing_sold", "Watched listing sold"
 
 
 class Notification(models.Model):
-    """One listing worth telling one user about on one local day, with every reason it matched."""
+    """One piece of news about a listing for one user on one local day, with every reason for it."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.DEAL_MATCH)
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="notifications")
-    local_day = models.DateField(help_text="The day in the user's time zone; one notification per listing per day.")
+    local_day = models.DateField(
+        help_text="The day in the user's time zone; one notification per listing, news and day."
+    )
+    # What the news is: "match" (alert rules matched it), "drop:310.00" (a watched price fell to
+    # $310), "sold". Part of the identity, so a match and a price drop of the same listing on the
+    # same day both reach the user, while the same news twice is merged and never sent again.
+    news = models.CharField(max_length=40, default="match")
     sources = models.JSONField(
         default=list, help_text="What produced it: [{kind, id, name, why}], e.g. each alert rule that matched."
     )
@@ -174,7 +181,9 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "listing", "local_day"], name="notification_once_per_day")
+            models.UniqueConstraint(
+                fields=["user", "listing", "local_day", "news"], name="notification_news_once_per_day"
+            )
         ]
         indexes = [models.Index(fields=["user", "local_day"], name="notification_user_day")]
 
@@ -184,6 +193,11 @@ class Notification(models.Model):
     @property
     def source_names(self) -> list[str]:
         return [source.get("name", "") for source in self.sources]
+
+    @property
+    def headline(self) -> str:
+        """The producer's one-line news ("ThinkPad T14 dropped to $310 …"); "" for a plain match."""
+        return next((s["headline"] for s in self.sources if s.get("headline")), "")
 
 
 class DeliveryStatus(models.TextChoices):

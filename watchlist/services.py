@@ -1,0 +1,249 @@
+"""Watching listings and telling watchers about price drops and sales.
+
+`watch`, `set_threshold` and `unwatch` are what the pages and the API call. `check_listings` runs on
+the ingest path (after a batch commits, beside the matcher): it finds the watchers of the batch's
+re-priced and sold listings in one query, applies `price_drops.on_price` to each, and hands the news
+to `notifications.events.notify` in the same transaction as the items' new state.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from dealalerts.db import update_rows
+from listings.formatting import money
+from listings.models import Listing
+from notifications.events import DealEvent, WatchSource, notify
+from notifications.models import Kind, Notification
+
+from . import price_drops
+from .models import MAX_ITEMS_PER_USER, WatchlistItem
+
+
+class WatchError(ValueError):
+    """Why a listing cannot be watched this way, naming the field at fault."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def check_threshold(listing: Listing, threshold: Decimal | None) -> None:
+    """A target must be positive and below the current price (at or above it is already met)."""
+    if threshold is None:
+        return
+    if threshold <= 0:
+        raise WatchError("price_alert_threshold", "Enter a target price above $0.")
+    if threshold >= listing.price:
+        raise WatchError(
+            "price_alert_threshold",
+            f"The price is already {money(listing.price, listing.currency)}, at or below your target "
+            f"of {money(threshold, listing.currency)}: choose a lower target, or leave it empty for any drop.",
+        )
+
+
+def watch(user: User, listing: Listing | None, threshold: Decimal | None, *, now: datetime | None = None):
+    """Watch a listing, or change the target when already watching it: (item, created).
+
+    Raises WatchError for an unknown or sold listing, a target at or above the price, or a full list.
+    """
+    if listing is None:
+        raise WatchError("listing_id", "No such listing.")
+    if not listing.is_active:
+        raise WatchError("listing_id", "This listing has sold or was taken down; it can't be watched.")
+    check_threshold(listing, threshold)
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Serialises one user's adds, so two at once cannot pass the limit together.
+        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+        item = WatchlistItem.objects.filter(user=user, listing=listing).first()
+        if item is not None:
+            _retarget(item, listing, threshold)
+            return item, False
+        if WatchlistItem.objects.filter(user=user).count() >= MAX_ITEMS_PER_USER:
+            raise WatchError(
+                "listing_id", f"Your watchlist is full ({MAX_ITEMS_PER_USER} items): remove one to watch this."
+            )
+        item = WatchlistItem.objects.create(
+            user=user,
+            listing=listing,
+            price_threshold=threshold,
+            created_at=now,
+            added_price=listing.price,
+            lowest_price=listing.price,
+            reference_price=listing.price,
+        )
+        item.listing = listing
+        return item, True
+
+
+def set_threshold(item: WatchlistItem, threshold: Decimal | None) -> WatchlistItem:
+    """Change an item's target (None: any drop); a new target starts armed from today's price."""
+    if item.listing.is_active:
+        check_threshold(item.listing, threshold)
+    _retarget(item, item.listing, threshold)
+    return item
+
+
+def _retarget(item: WatchlistItem, listing: Listing, threshold: Decimal | None) -> None:
+    if threshold == item.price_threshold:
+        return
+    item.price_threshold = threshold
+    item.alert_sent = False
+    item.reference_price = listing.price
+    item.save(update_fields=["price_threshold", "alert_sent", "reference_price"])
+
+
+def unwatch(item: WatchlistItem) -> None:
+    item.delete()
+
+
+def restore(user: User, snapshot: dict) -> WatchlistItem | None:
+    """Undo a removal: put the item back as it was (its history of alerts included)."""
+    listing = Listing.objects.filter(pk=snapshot["listing_id"]).first()
+    if listing is None:
+        return None
+    fields = {k: v for k, v in snapshot.items() if k not in ("id", "user_id", "listing_id")}
+    item, _ = WatchlistItem.objects.get_or_create(user=user, listing=listing, defaults=fields)
+    return item
+
+
+# --- the ingest path ------------------------------------------------------------------------------
+
+ITEM_FIELDS = (
+    "price_threshold",
+    "alert_sent",
+    "added_price",
+    "lowest_price",
+    "reference_price",
+    "last_alert_price",
+    "last_alerted_at",
+)
+
+
+@dataclass(frozen=True)
+class Checked:
+    items: int
+    drops: int
+    sold: int
+
+
+def check_listings(listing_ids: list[int], *, now: datetime | None = None) -> Checked:
+    """Apply a batch of re-priced or sold listings to their watchers: three queries plus `notify`'s.
+
+    The items are locked (in id order, so two batches never deadlock) and read with their listing's
+    current price and their user's zone in one query; running it twice, or for a stale batch, finds
+    nothing new to say.
+    """
+    if not listing_ids:
+        return Checked(0, 0, 0)
+    now = now or timezone.now()
+    with transaction.atomic():
+        items = list(
+            WatchlistItem.objects.filter(listing_id__in=listing_ids, sold_at__isnull=True)
+            .select_related("listing", "user")
+            .only(*ITEM_FIELDS, "user_id", "listing_id", "user__time_zone", *(f"listing__{f}" for f in _LISTING))
+            .order_by("id")
+            .select_for_update(of=("self",))
+        )
+        changed, sold, events = [], [], []
+        for item in items:
+            listing = item.listing
+            if not listing.is_active:
+                sold.append(item)
+                events.append(_sold_event(item))
+                continue
+            today = now.astimezone(item.user.time_zone).date()
+            before = _state(item, now)
+            after, drop = price_drops.on_price(before, listing.price, today)
+            if after == before:
+                continue
+            _apply(item, after, now if drop else item.last_alerted_at)
+            changed.append(item)
+            if drop:
+                events.append(_drop_event(item, drop))
+        update_rows(WatchlistItem, [_row(i) for i in changed], ITEM_FIELDS)
+        if sold:
+            WatchlistItem.objects.filter(id__in=[i.id for i in sold]).update(sold_at=now)
+        notify(events, now=now)
+    return Checked(len(items), sum(1 for e in events if e.kind == Kind.PRICE_DROP), len(sold))
+
+
+_LISTING = ("title", "price", "currency", "is_active")
+
+
+def _state(item: WatchlistItem, now: datetime) -> price_drops.Watch:
+    last_day = item.last_alerted_at.astimezone(item.user.time_zone).date() if item.last_alerted_at else None
+    return price_drops.Watch(
+        added_price=item.added_price,
+        reference_price=item.reference_price,
+        lowest_price=item.lowest_price,
+        threshold=item.price_threshold,
+        alert_sent=item.alert_sent,
+        last_alert_price=item.last_alert_price,
+        last_alert_day=last_day,
+    )
+
+
+def _apply(item: WatchlistItem, state: price_drops.Watch, alerted_at: datetime | None) -> None:
+    item.alert_sent = state.alert_sent
+    item.reference_price = state.reference_price
+    item.lowest_price = state.lowest_price
+    item.last_alert_price = state.last_alert_price
+    item.last_alerted_at = alerted_at
+
+
+def _row(item: WatchlistItem) -> dict:
+    return {"id": item.id, **{name: getattr(item, name) for name in ITEM_FIELDS}}
+
+
+def drop_headline(title: str, drop: price_drops.PriceDrop, currency: str = "USD") -> str:
+    """'ThinkPad T14 dropped to $310 (−18%, was $380) — below your $320 target'."""
+    text = f"{title} dropped to {money(drop.price, currency)} (−{drop.percent}%, was {money(drop.was, currency)})"
+    if drop.threshold is not None and drop.price <= drop.threshold:
+        where = "at" if drop.price == drop.threshold else "below"
+        text += f" — {where} your {money(drop.threshold, currency)} target"
+        if drop.new_low:
+            text += ", a new low"
+    elif drop.new_low:
+        text += " — a new low"
+    return text
+
+
+def _drop_event(item: WatchlistItem, drop: price_drops.PriceDrop) -> DealEvent:
+    listing = item.listing
+    facts = [("Was", money(drop.was, listing.currency)), ("Now", money(drop.price, listing.currency))]
+    if drop.threshold is not None:
+        facts.append(("Your target", money(drop.threshold, listing.currency)))
+    facts.append(("Lowest since you watched", money(item.lowest_price, listing.currency)))
+    return DealEvent(
+        user_id=item.user_id,
+        listing_id=item.listing_id,
+        source=WatchSource(
+            item_id=item.id, headline=drop_headline(listing.title, drop, listing.currency), facts=tuple(facts)
+        ),
+        kind=Kind.PRICE_DROP,
+        urgent=drop.urgent,
+        news=drop.news,
+    )
+
+
+def _sold_event(item: WatchlistItem) -> DealEvent:
+    headline = f"{item.listing.title} has sold or was taken down; it stays in your watchlist, marked sold"
+    return DealEvent(
+        user_id=item.user_id,
+        listing_id=item.listing_id,
+        source=WatchSource(item_id=item.id, headline=headline),
+        kind=Kind.LISTING_SOLD,
+        news="sold",
+    )
+
+
+def notifications_of(item: WatchlistItem):
+    """The price-drop and sold notifications sent about an item, newest first (its alert history)."""
+    return Notification.objects.filter(user_id=item.user_id, listing_id=item.listing_id).exclude(news="match")
