@@ -50,6 +50,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("alerts/", include("alerts.urls")),
     path("notifications/", include("notifications.urls")),
+    path("watchlist/", include("watchlist.urls")),
     # The configured ESP's tracking webhook only (delivered, bounced, …), once ANYMAIL_WEBHOOK_SECRET is set.
     path("anymail/", include("notifications.webhooks")),
     path("twilio/", include("notifications.sms_webhooks")),
