@@ -181,7 +181,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "listings.*": {"queue": "ingest"},
     "alerts.*": {"queue": "ingest"},
-    "watchlist.check_listings": {"queue": "ingest"},
+    "watchlist.*": {"queue": "ingest"},
     "notifications.deliver_batch": {"queue": "notify"},
     "notifications.send_digest_batch": {"queue": "notify"},
 }

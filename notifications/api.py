@@ -548,12 +548,17 @@ class NotificationListingSerializer(serializers.Serializer):
 class NotificationSerializer(serializers.ModelSerializer):
     listing = NotificationListingSerializer()
     deliveries = DeliverySerializer(many=True)
+    headline = serializers.CharField(
+        read_only=True, help_text='The news in one line, e.g. a price drop; "" for a plain match.'
+    )
 
     class Meta:
         model = Notification
         fields = [
             "id",
             "kind",
+            "news",
+            "headline",
             "listing",
             "sources",
             "urgent",

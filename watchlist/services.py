@@ -7,7 +7,7 @@ to `notifications.events.notify` in the same transaction as the items' new state
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -175,6 +175,27 @@ def check_listings(listing_ids: list[int], *, now: datetime | None = None) -> Ch
 
 
 _LISTING = ("title", "price", "currency", "is_active")
+RECHECK_WINDOW = timedelta(hours=36)
+
+
+def recheck_recent_alerts(*, now: datetime | None = None, batch: int = 1000) -> int:
+    """Tell the drops the one-a-day limit held back: re-apply today's price to items alerted lately.
+
+    An item alerted this morning whose price fell to a new low by noon says nothing then; with no
+    later price change, nothing would ever tell it. Run hourly, this tells it once the user's next
+    local day starts. Only items alerted within `RECHECK_WINDOW` can be held, so it reads few rows.
+    """
+    now = now or timezone.now()
+    listing_ids = sorted(
+        set(
+            WatchlistItem.objects.filter(last_alerted_at__gte=now - RECHECK_WINDOW, sold_at__isnull=True).values_list(
+                "listing_id", flat=True
+            )
+        )
+    )
+    for start in range(0, len(listing_ids), batch):
+        check_listings(listing_ids[start : start + batch], now=now)
+    return len(listing_ids)
 
 
 def _state(item: WatchlistItem, now: datetime) -> price_drops.Watch:

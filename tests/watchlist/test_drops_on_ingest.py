@@ -115,3 +115,26 @@ def test_finding_the_watchers_of_a_batch_takes_the_same_queries_however_many_the
     small = batch(1, 1)
     assert small == batch(6, 3)
     assert Notification.objects.filter(kind=Kind.PRICE_DROP).count() == 1 + 18
+
+
+@pytest.mark.django_db
+def test_a_new_low_held_back_by_the_one_a_day_limit_is_told_the_next_day(django_capture_on_commit_callbacks):
+    from django_celery_beat.models import PeriodicTask
+
+    dana = UserFactory(time_zone="America/Los_Angeles")
+    t14 = ListingFactory(title="ThinkPad T14", price=Decimal(380))
+    services.watch(dana, t14, Decimal(320), now=NOON_LA)
+    Listing = type(t14)
+    with django_capture_on_commit_callbacks(execute=True):
+        Listing.objects.filter(pk=t14.pk).update(price=Decimal(310))
+        services.check_listings([t14.pk], now=NOON_LA)
+        Listing.objects.filter(pk=t14.pk).update(price=Decimal(250))
+        services.check_listings([t14.pk], now=NOON_LA + timedelta(hours=2))  # same local day: held
+        assert [n for _, n, _, _ in news(dana)] == ["drop:310.00"]
+        services.recheck_recent_alerts(now=NOON_LA + timedelta(hours=3))  # still the same day
+        assert len(news(dana)) == 1
+        services.recheck_recent_alerts(now=NOON_LA + timedelta(hours=13))  # 01:00 the next day in LA
+    assert [n for _, n, _, _ in news(dana)] == ["drop:310.00", "drop:250.00"]
+    assert news(dana)[1][2] == "ThinkPad T14 dropped to $250 (−19%, was $310) — below your $320 target, a new low"
+    task = PeriodicTask.objects.get(task="watchlist.recheck_recent_alerts")
+    assert task.enabled and task.interval.period == "hours"
