@@ -73,5 +73,5 @@ def test_the_png_draws_the_svgs_step_line_where_the_svg_has_it():
         assert image.getpixel((int(x * 2), int(y * 2))) == (0x0B, 0x6B, 0xCB), (x, y)
     assert chart.points.split() == [f"{x},{y}" for x, y in chart.path]
     # Halfway between the two prices, nothing is drawn on the line's right end: a step, not a slope.
-    middle_y = int((chart.path[0][1] + chart.path[-1][1]))  # (y0 + y1) / 2, doubled
+    middle_y = int(chart.path[0][1] + chart.path[-1][1])  # (y0 + y1) / 2, doubled
     assert image.getpixel((int(chart.path[-1][0] * 2) - 4, middle_y)) != (0x0B, 0x6B, 0xCB)
