@@ -47,13 +47,25 @@ class SmsChannel(Channel):
         return [address]
 
     def send(self, address: "Address", message: Message, key: str) -> Result:
-        body = twilio.sms_text(message.title, message.price, message.link, prefix=_prefix(message))
+        if message.headline:
+            title, news = _split_headline(message.headline, message.title)
+            body = twilio.sms_text(title, news, message.link, prefix=message.news or _prefix(message), sep=" ")
+        else:
+            body = twilio.sms_text(message.title, message.price, message.link, prefix=_prefix(message))
         return twilio.send_text(
             address.value,
             body,
             status_callback=status_callback_url(key),
             validity_s=settings.SMS_URGENT_VALIDITY_S if message.urgent else None,
         )
+
+
+def _split_headline(headline: str, title: str) -> tuple[str, str]:
+    """("ThinkPad T14", "dropped to $310 (…)") from a headline that starts with the title, so the
+    title can be cut to fit and the news kept; else ("", the whole headline)."""
+    if title and headline.startswith(title):
+        return title, headline[len(title) :].strip()
+    return "", headline
 
 
 def _prefix(message: Message) -> str:
