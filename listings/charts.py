@@ -1,21 +1,34 @@
-"""A price-history chart as inline SVG geometry: no JavaScript, no chart library to vendor."""
+"""A price-history chart: its geometry once, drawn as inline SVG (pages) or as a PNG (emails).
+
+No JavaScript and no chart library to vendor: `price_chart` computes the step line, the dots and
+the labels' places; the page's SVG and `chart_png` both draw that same geometry, so the two never
+disagree.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from io import BytesIO
+
+from django.utils import timezone
 
 
 @dataclass(frozen=True)
 class PriceChart:
     width: int
     height: int
-    points: str  # SVG polyline "x,y x,y …"
+    path: tuple[tuple[float, float], ...]  # the step line's corners, in order
     dots: list[tuple[float, float, Decimal, datetime]]
     min_price: Decimal
     max_price: Decimal
     start: datetime
     end: datetime
     pad: int
+
+    @property
+    def points(self) -> str:
+        """The step line as an SVG polyline's points: "x,y x,y …"."""
+        return " ".join(f"{x},{y}" for x, y in self.path)
 
     @property
     def top_y(self) -> int:
@@ -50,11 +63,59 @@ def price_chart(
             return height / 2
         return round(pad + (height - 2 * pad) * (1 - float(p - low) / rng), 1)
 
-    coords: list[str] = []
+    coords: list[tuple[float, float]] = []
     for i, (t, p) in enumerate(history):
         if i:
-            coords.append(f"{x(t)},{y(history[i - 1][1])}")
-        coords.append(f"{x(t)},{y(p)}")
-    coords.append(f"{x(end)},{y(history[-1][1])}")
+            coords.append((x(t), y(history[i - 1][1])))
+        coords.append((x(t), y(p)))
+    coords.append((x(end), y(history[-1][1])))
     dots = [(x(t), y(p), p, t) for t, p in history]
-    return PriceChart(width, height, " ".join(coords), dots, low, high, start, end, pad)
+    return PriceChart(width, height, tuple(coords), dots, low, high, start, end, pad)
+
+
+# The page's colours (static/css/app.css: --accent, --muted, the chart's background and border).
+ACCENT, MUTED, BACKGROUND, BORDER = "#0b6bcb", "#5b6475", "#fafbff", "#dde1ea"
+AXIS_FONT_PX = 12  # .chart .axis
+
+
+def whole_dollars(price: Decimal) -> str:
+    """An axis label, as the page's `floatformat:"0g"` writes it: "$1,280"."""
+    return f"${price:,.0f}"
+
+
+def short_date(when: datetime) -> str:
+    """An axis label, as the page's `date:"M j"` writes it: "Nov 3", in the site's time zone."""
+    local = timezone.localtime(when) if timezone.is_aware(when) else when
+    return f"{local:%b} {local.day}"
+
+
+def chart_png(chart: PriceChart, *, scale: int = 2, labels: bool = True) -> bytes:
+    """`chart` as a PNG of `scale` times its size (crisp on high-density screens when shown at its size).
+
+    The same step line, dots and labels (max and min price top and bottom left, start and end
+    dates along the bottom) as the page's SVG; `labels=False` draws a bare sparkline.
+    """
+    from PIL import Image, ImageDraw, ImageFont  # only the chart endpoint needs Pillow loaded
+
+    image = Image.new("RGB", (chart.width * scale, chart.height * scale), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, image.width - 1, image.height - 1), outline=BORDER, width=scale)
+    line = [(x * scale, y * scale) for x, y in chart.path]
+    draw.line(line, fill=ACCENT, width=2 * scale, joint="curve")
+    radius = (4 if labels else 1.5) * scale
+    for x, y, _, _ in chart.dots:
+        draw.ellipse((x * scale - radius, y * scale - radius, x * scale + radius, y * scale + radius), fill=ACCENT)
+    if labels:
+        font = ImageFont.load_default(size=AXIS_FONT_PX * scale)
+        # SVG places text by its baseline: anchor "ls" (left, baseline), "rs" for the end date.
+        draw.text((4 * scale, chart.top_y * scale), whole_dollars(chart.max_price), fill=MUTED, font=font, anchor="ls")
+        if chart.max_price != chart.min_price:
+            draw.text(
+                (4 * scale, chart.bottom_y * scale), whole_dollars(chart.min_price), fill=MUTED, font=font, anchor="ls"
+            )
+        baseline = (chart.height - 4) * scale
+        draw.text((chart.pad * scale, baseline), short_date(chart.start), fill=MUTED, font=font, anchor="ls")
+        draw.text((chart.right_x * scale, baseline), short_date(chart.end), fill=MUTED, font=font, anchor="rs")
+    out = BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()

@@ -1,17 +1,23 @@
 from django.core.paginator import Paginator
-from django.http import QueryDict
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.views.decorators.cache import cache_control
 
 from accounts.geo import lookup_zip
 
-from .charts import price_chart
+from .charts import chart_png, price_chart
 from .filters import DEFAULT_RADIUS_MI, ListingFilter
 from .models import Listing, ListingView
 from .selectors import categories_in_tree_order
 from .suggestions import describe_search, widen_search
 
 PAGE_SIZE = 24
+
+# The PNG charts on offer, by `?w=`: (width, height, padding, labels). Only these, so nobody can
+# make us draw a 50,000-pixel image; 600 is the email's chart, 120 a sparkline for a digest row.
+CHART_SIZES = {600: (600, 220, 36, True), 120: (120, 32, 3, False)}
+CHART_MAX_AGE_S = 300  # a price change shows within minutes; a mail client's reloads cost nothing
 
 
 def search_params(params: QueryDict, user) -> QueryDict:
@@ -64,3 +70,25 @@ def listing_detail(request, pk: int):
         ListingView.objects.create(user=request.user, listing=listing, session_key=request.session.session_key or "")
     context = {"listing": listing, "history": history, "chart": price_chart(history, timezone.now())}
     return render(request, "listings/detail.html", context)
+
+
+@cache_control(public=True, max_age=CHART_MAX_AGE_S)
+def listing_chart_png(request, pk: int):
+    """The price history as a PNG, for emails (no SVG, no JavaScript there); public like the listing page.
+
+    Two queries whatever the history's length: the listing, then its price points.
+    """
+    width = request.GET.get("w", "600")
+    if not width.isdigit() or int(width) not in CHART_SIZES:
+        sizes = ", ".join(str(w) for w in CHART_SIZES)
+        return HttpResponseBadRequest(f"w must be one of {sizes}.", content_type="text/plain; charset=utf-8")
+    width_px, height_px, pad, labels = CHART_SIZES[int(width)]
+    listing = Listing.objects.filter(pk=pk).values("price", "first_seen_at").first()
+    if listing is None:
+        raise Http404("No such listing.")
+    history = list(Listing(pk=pk).price_points.values_list("recorded_at", "price"))
+    # A listing stored before its first price point still has a price: draw it flat.
+    chart = price_chart(
+        history or [(listing["first_seen_at"], listing["price"])], timezone.now(), width_px, height_px, pad
+    )
+    return HttpResponse(chart_png(chart, labels=labels), content_type="image/png")

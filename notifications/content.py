@@ -6,22 +6,57 @@ from listings import formatting
 
 from . import emails, links
 from .channels import LongForm, Message
-from .models import Notification
+from .models import Kind, Notification
+
+NEWS_WORDS = {Kind.PRICE_DROP: "Price drop", Kind.LISTING_SOLD: "Sold"}
+SUBJECT_TITLE_CHARS = 70  # a listing's title in a subject or a push title, before "…"
 
 
 def deal_context(notification: Notification, channel: str, *, view_url: str = "") -> dict:
     """What the deal email's templates read; `view_url`: the tracked link, when already made."""
     listing = notification.listing
+    headline = notification.headline
+    facts = deal_facts(notification)
     return {
         "notification": notification,
         "listing": listing,
         "sources": notification.sources,
         "rule_names": notification.source_names,
+        "headline": headline,
+        "short_headline": short_headline(headline, listing.title),
+        "news": NEWS_WORDS.get(notification.kind, ""),
+        "facts": facts,
+        "actions": deal_actions(notification),
+        # The price history as a PNG (mail clients show no SVG), with the news's prices in words.
+        "chart_url": chart_url(listing.id) if notification.kind == Kind.PRICE_DROP else "",
+        "chart_alt": "Price history: " + ", ".join(f"{label} {value}" for label, value in facts),
         "view_url": view_url or links.click_url(notification.id, channel),
         "listing_url": links.absolute(reverse("listings:detail", args=[listing.id])),
         "settings_url": links.settings_url(),
         "unsubscribe_url": links.unsubscribe_url(notification.user_id),
     }
+
+
+def chart_url(listing_id: int) -> str:
+    return links.absolute(reverse("listings:chart", args=[listing_id]))
+
+
+def short_headline(headline: str, title: str) -> str:
+    """The headline with a long listing title cut (subjects, push titles): the news after it stays whole."""
+    if len(title) <= SUBJECT_TITLE_CHARS or not headline.startswith(title):
+        return headline
+    return title[: SUBJECT_TITLE_CHARS - 1].rstrip() + "…" + headline[len(title) :]
+
+
+def deal_actions(notification: Notification) -> tuple[tuple[str, str], ...]:
+    """News about a watched listing offers to stop watching it (the watchlist signed that link into
+    the source); a deal offers to watch it, while it is for sale."""
+    stop_url = next((s["stop_url"] for s in notification.sources if s.get("stop_url")), "")
+    if stop_url:
+        return (("Stop watching", stop_url),)
+    if notification.listing.is_active:
+        return (("Watch", links.watch_url(notification.listing_id)),)
+    return ()
 
 
 def deal_message(notification: Notification, channel: str, key: str, *, delivery_id: int | None = None) -> Message:
@@ -36,10 +71,11 @@ def deal_message(notification: Notification, channel: str, key: str, *, delivery
     def long_form() -> LongForm:
         return _long_form(emails.compose("deal", deal_context(notification, channel, view_url=view_url)))
 
+    headline = notification.headline
     return Message(
         kind="deal",
         long_form=long_form,
-        short=f"{listing.title} - {price}",
+        short=short_headline(headline, listing.title) or f"{listing.title} - {price}",
         title=listing.title,
         price=price,
         link=view_url,
@@ -52,6 +88,9 @@ def deal_message(notification: Notification, channel: str, key: str, *, delivery
         timestamp=notification.created_at,
         score=listing.deal_score,
         topic=f"listing-{listing.pk}",
+        headline=headline,
+        news=NEWS_WORDS.get(notification.kind, "") if headline else "",
+        actions=deal_actions(notification),
         metadata={
             "dedup_key": key,
             "delivery_id": str(delivery_id or ""),
@@ -63,9 +102,18 @@ def deal_message(notification: Notification, channel: str, key: str, *, delivery
 
 
 def deal_facts(notification: Notification) -> tuple[tuple[str, str], ...]:
-    """The facts a card shows about a deal, in order; a fact the listing lacks is left out."""
+    """The facts a card shows about a deal, in order; a fact the listing lacks is left out.
+
+    A price drop's are its producer's figures (was, now, the target, the lowest); a sale's, the last price.
+    """
     listing = notification.listing
-    facts = [("Price", formatting.money(listing.price, listing.currency))]
+    price = formatting.money(listing.price, listing.currency)
+    if notification.kind == Kind.LISTING_SOLD:
+        return (("Last price", price),)
+    news_facts = [tuple(fact) for s in notification.sources for fact in s.get("facts", ())]
+    if notification.kind == Kind.PRICE_DROP and news_facts:
+        return tuple((str(label), str(value)) for label, value in news_facts)
+    facts = [("Price", price)]
     if listing.deal_score is not None:
         score = formatting.deal_score(listing.deal_score)
         explained = f": {listing.deal_score_explanation}" if listing.deal_score_explanation else ""

@@ -44,11 +44,14 @@ class WatchSource:
     item_id: int
     headline: str  # "ThinkPad T14 dropped to $310 (−18%, was $380) — below your $320 target"
     facts: tuple[tuple[str, str], ...] = ()  # ("Was", "$380"), ("Your target", "$320"), …
+    # The signed "Stop watching" link the messages carry; made by the watchlist (whose page it is),
+    # read by `content`, so notifications never imports the watchlist.
+    stop_url: str = ""
     name: str = "Your watchlist"
     kind: ClassVar[str] = "watch"
 
     def as_dict(self) -> dict:
-        return {
+        source = {
             "kind": self.kind,
             "id": self.item_id,
             "name": self.name,
@@ -56,6 +59,9 @@ class WatchSource:
             "headline": self.headline,
             "facts": [list(fact) for fact in self.facts],
         }
+        if self.stop_url:
+            source["stop_url"] = self.stop_url
+        return source
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,14 @@ def click_from_token(token: str) -> tuple[int, str] | None:
         return None
 
 
+def watch_url(listing_id: int) -> str:
+    """The watchlist's "Watch this listing" page (a form: only its POST watches anything).
+
+    Built from its fixed path: notifications sit below the watchlist and never import it.
+    """
+    return f"{settings.SITE_URL.rstrip('/')}/watchlist/watch/{listing_id}/"
+
+
 def settings_url() -> str:
     return _page_url("notifications:settings", settings.SITE_URL)
 

@@ -1,6 +1,8 @@
 /* Deal Alerts' service worker: shows each deal pushed to this browser and opens it on click.
    Served at /sw.js (scope: the whole site). The payload is JSON:
-   {title, body, icon, image, url, listing_id}; see notifications/channels/push.py. */
+   {title, body, icon, image, url, listing_id, actions: [{action, title, url}]}; see
+   notifications/channels/push.py. Each action is a button ("Watch", "Stop watching") opening its URL;
+   a click on the notification itself, or on "View deal", opens the deal as before. */
 "use strict";
 
 self.addEventListener("install", () => self.skipWaiting());
@@ -13,12 +15,18 @@ self.addEventListener("push", (event) => {
   } catch (error) {
     deal = { body: event.data ? event.data.text() : "" };
   }
+  // Browsers show a few buttons at most (Notification.maxActions, often 2): "View deal" first.
+  const extra = (Array.isArray(deal.actions) ? deal.actions : []).filter((a) => a && a.action && a.url).slice(0, 1);
+  const links = {};
+  extra.forEach((a) => {
+    links[a.action] = a.url;
+  });
   const options = {
     body: deal.body || "",
     icon: deal.icon || undefined,
     image: deal.image || undefined,
-    data: { url: deal.url || "/", listing_id: deal.listing_id || null },
-    actions: [{ action: "view", title: "View deal" }],
+    data: { url: deal.url || "/", listing_id: deal.listing_id || null, links: links },
+    actions: [{ action: "view", title: "View deal" }].concat(extra.map((a) => ({ action: a.action, title: a.title }))),
     // The same listing again replaces its unread notification, as the push service's Topic does.
     tag: deal.listing_id ? "listing-" + deal.listing_id : undefined,
     renotify: Boolean(deal.listing_id),
@@ -28,7 +36,8 @@ self.addEventListener("push", (event) => {
 
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  const url = (event.notification.data && event.notification.data.url) || "/";
+  const data = event.notification.data || {};
+  const url = (event.action && data.links && data.links[event.action]) || data.url || "/";
   event.waitUntil(
     self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
       const open = windows.find((client) => client.url === url && "focus" in client);

@@ -20,7 +20,7 @@ from listings.models import Listing
 from notifications.events import DealEvent, WatchSource, notify
 from notifications.models import Kind, Notification
 
-from . import price_drops
+from . import links, price_drops
 from .models import MAX_ITEMS_PER_USER, WatchlistItem
 
 
@@ -246,7 +246,10 @@ def _drop_event(item: WatchlistItem, drop: price_drops.PriceDrop) -> DealEvent:
         user_id=item.user_id,
         listing_id=item.listing_id,
         source=WatchSource(
-            item_id=item.id, headline=drop_headline(listing.title, drop, listing.currency), facts=tuple(facts)
+            item_id=item.id,
+            headline=drop_headline(listing.title, drop, listing.currency),
+            facts=tuple(facts),
+            stop_url=links.stop_url(item.user_id, item.listing_id),
         ),
         kind=Kind.PRICE_DROP,
         urgent=drop.urgent,
@@ -259,7 +262,7 @@ def _sold_event(item: WatchlistItem) -> DealEvent:
     return DealEvent(
         user_id=item.user_id,
         listing_id=item.listing_id,
-        source=WatchSource(item_id=item.id, headline=headline),
+        source=WatchSource(item_id=item.id, headline=headline, stop_url=links.stop_url(item.user_id, item.listing_id)),
         kind=Kind.LISTING_SOLD,
         news="sold",
     )

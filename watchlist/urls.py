@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401  (the pages add their routes here)
+from django.urls import path
+
+from . import views
 
 app_name = "watchlist"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("stop/<str:token>/", views.stop_watching, name="stop"),
+]

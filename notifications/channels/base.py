@@ -64,6 +64,12 @@ class Message:
     timestamp: datetime | None = None
     score: float | None = None  # the deal score, 0–1, when there is one (a card's colour)
     topic: str = ""  # what it is about, so a newer message on it can replace an unread older one
+    # News about a listing the user watches; both "" for a plain match, whose title says it all:
+    headline: str = ""  # the news in one line: "ThinkPad T14 dropped to $310 (−18%, was $380) — …"
+    news: str = ""  # what kind of news, in a word or two: "Price drop", "Sold" (an SMS's prefix, a badge)
+    # What else the reader can do from the message, as (label, absolute URL): ("Watch", …) for a
+    # deal, ("Stop watching", …) for news about a watched listing. SMS has no room for them.
+    actions: tuple[tuple[str, str], ...] = ()
     metadata: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # echoed back by webhooks
 
     @cached_property

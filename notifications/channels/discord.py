@@ -159,20 +159,26 @@ def embed(message: Message) -> dict[str, Any]:
     Each part is cut to its own limit; if the whole is still over 6000, the description gives way
     first, then the last fields, then the footer: the title, the price and the link stay.
     """
-    title = trim(message.title or message.short, TITLE_LIMIT)
+    # News about a watched listing leads with it ("ThinkPad T14 dropped to $310 …"); a deal with its title.
+    title = trim(message.headline or message.title or message.short, TITLE_LIMIT)
     body = message.description if message.kind == "deal" else (message.description or message.text)
+    # A webhook we do not own cannot carry buttons: the actions are one field of Markdown links, kept last.
+    actions = action_field(message.actions)
     fields = [
         {"name": name, "value": value, "inline": len(value) <= 40}
         for name, value in (
             (trim(name, FIELD_NAME_LIMIT), trim(value, FIELD_VALUE_LIMIT)) for name, value in message.facts
         )
         if name and value  # Discord refuses an empty field name or value
-    ][:FIELDS_LIMIT]
+    ][: FIELDS_LIMIT - len(actions)]
     footer = trim(message.footer, FOOTER_LIMIT)
-    fixed = utf16_length(title) + utf16_length(footer) + sum(utf16_length(f["name"] + f["value"]) for f in fields)
+    fixed = (
+        utf16_length(title) + utf16_length(footer) + sum(utf16_length(f["name"] + f["value"]) for f in fields + actions)
+    )
     while fields and fixed > EMBED_TOTAL_LIMIT:
         last = fields.pop()
         fixed -= utf16_length(last["name"] + last["value"])
+    fields += actions
     if fixed > EMBED_TOTAL_LIMIT:
         footer = trim(footer, EMBED_TOTAL_LIMIT - (fixed - utf16_length(footer)))
         fixed = utf16_length(title) + utf16_length(footer)
@@ -193,6 +199,14 @@ def embed(message: Message) -> dict[str, Any]:
     if message.timestamp is not None:
         card["timestamp"] = message.timestamp.isoformat()
     return card
+
+
+def action_field(actions: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
+    """("Stop watching", url) as `[{"name": "Watchlist", "value": "[Stop watching](url)"}]`; none without actions."""
+    links = " · ".join(f"[{label}]({url})" for label, url in actions if _web_url(url))
+    if not links or utf16_length(links) > FIELD_VALUE_LIMIT:
+        return []
+    return [{"name": "Watchlist", "value": links, "inline": False}]
 
 
 def payload(message: Message) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.templatetags.static import static
 from django.utils import timezone
+from django.utils.text import slugify
 from py_vapid import Vapid
 from pywebpush import WebPusher, WebPushException
 
@@ -95,12 +96,14 @@ def payload(message: Message, icon: str) -> bytes:
     listing_id = message.metadata.get("listing_id", "")
     fields: dict[str, Any] = {
         # No more characters than bytes can fit: a seller's essay is not JSON-encoded whole to be cut.
-        "title": (message.short or message.title or message.subject)[:MAX_PAYLOAD_BYTES],
+        "title": (message.short or message.title or message.subject)[:MAX_PAYLOAD_BYTES],  # a headline for news
         "body": _body(message)[:MAX_PAYLOAD_BYTES],
         "icon": icon,
         "image": message.image,
         "url": message.link,
         "listing_id": int(listing_id) if listing_id.isdigit() else None,
+        # Buttons beside "View deal" (static/sw.js): ("Watch", url) → {"action": "watch", "title", "url"}.
+        "actions": [{"action": slugify(label), "title": label, "url": url} for label, url in message.actions],
     }
     encoded = _encode(fields)
     for name in ("body", "title", "image"):

@@ -6,6 +6,7 @@ delivered stale. Twilio reports what happened next to our status callback, and r
 START, HELP) to our inbound webhook: both in `notifications.sms`.
 """
 
+import re
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -47,13 +48,37 @@ class SmsChannel(Channel):
         return [address]
 
     def send(self, address: "Address", message: Message, key: str) -> Result:
-        body = twilio.sms_text(message.title, message.price, message.link, prefix=_prefix(message))
+        if message.headline:
+            body = _news_text(message)
+        else:
+            body = twilio.sms_text(message.title, message.price, message.link, prefix=_prefix(message))
         return twilio.send_text(
             address.value,
             body,
             status_callback=status_callback_url(key),
             validity_s=settings.SMS_URGENT_VALIDITY_S if message.urgent else None,
         )
+
+
+def _news_text(message: Message) -> str:
+    """News about a watched listing as one segment, "Price drop: ThinkPad T14 dropped to $310 (-18%, was $380)":
+    the whole headline when the title fits beside it, else its main clause (the part before " — " or
+    "; "), so the listing's name is not cut away for the sake of "below your $320 target"."""
+    prefix = message.news or _prefix(message)
+    title, news = _split_headline(message.headline, message.title)
+    whole = twilio.sms_text(title, news, message.link, prefix=prefix, sep=" ")
+    main = re.split(" — |; ", news, maxsplit=1)[0]
+    if main == news or whole.startswith(f"{prefix}: {' '.join(twilio.to_gsm7(title).split())} "):
+        return whole
+    return twilio.sms_text(title, main, message.link, prefix=prefix, sep=" ")
+
+
+def _split_headline(headline: str, title: str) -> tuple[str, str]:
+    """("ThinkPad T14", "dropped to $310 (…)") from a headline that starts with the title, so the
+    title can be cut to fit and the news kept; else ("", the whole headline)."""
+    if title and headline.startswith(title):
+        return title, headline[len(title) :].strip()
+    return "", headline
 
 
 def _prefix(message: Message) -> str:

@@ -313,28 +313,32 @@ def to_gsm7(text: str) -> str:
     return "".join(out)
 
 
-def sms_text(title: str, price: str, link: str, *, prefix: str = "Deal") -> str:
-    """A deal as one SMS: `"{prefix}: {title} - {price}\\n{link}"`, in GSM-7 and within one segment
+def sms_text(title: str, price: str, link: str, *, prefix: str = "Deal", sep: str = " - ") -> str:
+    """A deal as one SMS: `"{prefix}: {title}{sep}{price}\n{link}"`, in GSM-7 and within one segment
     (160) whenever the link leaves room: the title is cut first (ending "..."), then the price, then
-    the prefix. The link is never changed or cut."""
+    the prefix. The link is never changed or cut.
+
+    News about a watched listing passes what happened as the price, after a space:
+    "Price drop: ThinkPad T14 dropped to $310 (-18%, was $380)": a long title gives way, the news stays.
+    """
     prefix, title, price = (" ".join(to_gsm7(part).split()) for part in (prefix, title, price))
     tail = "\n" + link
     budget = SINGLE_SEGMENT_SEPTETS - (septets(tail) if is_gsm7(tail) else len(tail))
-    head = _head(prefix, title, price)
+    head = _head(prefix, title, price, sep)
     if septets(head) > budget:
-        room = budget - septets(_head(prefix, "", price)) - (len(" - ") if price else len(": ") if prefix else 0)
+        room = budget - septets(_head(prefix, "", price, sep)) - (len(sep) if price else len(": ") if prefix else 0)
         title = _cut(title, room)
-        head = _head(prefix, title, price)
+        head = _head(prefix, title, price, sep)
     if septets(head) > budget:
         price = _cut(price, budget - (septets(prefix) + len(": ") if prefix else 0))
-        head = _head(prefix, "", price)
+        head = _head(prefix, "", price, sep)
     if septets(head) > budget:
         head = _cut(prefix, budget)
     return head + tail if head else link
 
 
-def _head(prefix: str, title: str, price: str) -> str:
-    words = " - ".join(part for part in (title, price) if part)
+def _head(prefix: str, title: str, price: str, sep: str = " - ") -> str:
+    words = sep.join(part for part in (title, price) if part)
     if prefix and words:
         return f"{prefix}: {words}"
     return prefix or words
