@@ -64,6 +64,11 @@ OPERATIONS = {
     ("POST", "/api/push-subscriptions/"),
     ("DELETE", "/api/push-subscriptions/{id}/"),
     ("POST", "/api/push-subscriptions/renew/"),
+    ("GET", "/api/watchlist/"),
+    ("POST", "/api/watchlist/items/"),
+    ("GET", "/api/watchlist/items/{id}/"),
+    ("PATCH", "/api/watchlist/items/{id}/"),
+    ("DELETE", "/api/watchlist/items/{id}/"),
 }
 SEEDED_SLUGS = ["laptops", "bikes", "computers"]
 FUZZ = settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))

@@ -84,8 +84,11 @@ def watch(user: User, listing: Listing | None, threshold: Decimal | None, *, now
 
 def set_threshold(item: WatchlistItem, threshold: Decimal | None) -> WatchlistItem:
     """Change an item's target (None: any drop); a new target starts armed from today's price."""
-    if item.listing.is_active:
-        check_threshold(item.listing, threshold)
+    if not item.listing.is_active:
+        raise WatchError(
+            "price_alert_threshold", "This listing has sold or was taken down: there is no price to watch."
+        )
+    check_threshold(item.listing, threshold)
     _retarget(item, item.listing, threshold)
     return item
 
