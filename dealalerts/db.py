@@ -1,5 +1,8 @@
 """Database helpers the ORM lacks."""
 
+from datetime import datetime
+from decimal import Decimal
+
 from django.db import connection, models
 
 
@@ -90,6 +93,29 @@ def update_rows(
 
 # Types whose adapted values psycopg cannot put in a typed array parameter (they arrive as text).
 _NOT_IN_ARRAYS = {"JSONField", "ArrayField", "HStoreField"}
+# Fields whose values psycopg sends as they are when they already have the column's Python type.
+_AS_THEY_ARE = {
+    "BigIntegerField": (int,),
+    "BooleanField": (bool,),
+    "DecimalField": (Decimal,),
+    "IntegerField": (int,),
+    "PositiveIntegerField": (int,),
+    "DateTimeField": (datetime,),
+}
+
+
+def _column(field: models.Field, values: list) -> list:
+    """A column's values for the database: as they are when that is what the field would send.
+
+    Django's per-value preparation (type coercion, time zone checks) was a third of the time of
+    updating a few thousand rows; values of the column's own type (aware datetimes) need none.
+    """
+    types = _AS_THEY_ARE.get(field.get_internal_type())
+    if types and all(
+        v is None or (type(v) in types and (type(v) is not datetime or v.tzinfo is not None)) for v in values
+    ):
+        return values
+    return [field.get_db_prep_save(v, connection) for v in values]
 
 
 def _update_rows_from_arrays(model: type[models.Model], rows: list[dict], columns: list, only_where: dict) -> int:
@@ -102,7 +128,7 @@ def _update_rows_from_arrays(model: type[models.Model], rows: list[dict], column
     names = ["id", *(quote(f.column) for f in columns)]
     casts = ["CAST(%s AS bigint[])", *(f"CAST(%s AS {f.db_type(connection)}[])" for f in columns)]
     params: list = [[row["id"] for row in rows]]
-    params += [[f.get_db_prep_save(row[f.name], connection) for row in rows] for f in columns]
+    params += [_column(f, [row[f.name] for row in rows]) for f in columns]
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
     conditions = [f"{table}.{quote(opts.pk.column)} = v.id"]
     for name, value in only_where.items():
