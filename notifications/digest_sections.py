@@ -60,10 +60,6 @@ def register(section: Section) -> None:
     _sections[section.key] = section
 
 
-def unregister(key: str) -> None:
-    _sections.pop(key, None)
-
-
 def registered() -> list[Section]:
     return sorted(_sections.values(), key=lambda s: (s.order, s.key))
 
