@@ -1,5 +1,8 @@
 """Database helpers the ORM lacks."""
 
+from datetime import datetime
+from decimal import Decimal
+
 from django.db import connection, models
 
 
@@ -58,6 +61,8 @@ def update_rows(
     opts, quote = model._meta, connection.ops.quote_name
     columns = [opts.get_field(name) for name in fields]
     names = ["id", *(f.column for f in columns)]
+    if connection.vendor == "postgresql" and not any(f.get_internal_type() in _NOT_IN_ARRAYS for f in columns):
+        return _update_rows_from_arrays(model, rows, columns, only_where or {})
     placeholders = ", ".join(["(" + ", ".join(["%s"] * len(names)) + ")"] * len(rows))
     params = [
         value for row in rows for value in (row["id"], *(f.get_db_prep_save(row[f.name], connection) for f in columns))
@@ -81,6 +86,59 @@ def update_rows(
         cursor.execute(
             f"WITH v ({', '.join(quote(n) for n in names)}) AS (VALUES {placeholders}) "
             f"UPDATE {table} SET {assignments} FROM v WHERE {' AND '.join(conditions)}",
+            params,
+        )
+        return cursor.rowcount
+
+
+# Types whose adapted values psycopg cannot put in a typed array parameter (they arrive as text).
+_NOT_IN_ARRAYS = {"JSONField", "ArrayField", "HStoreField"}
+# Fields whose values psycopg sends as they are when they already have the column's Python type.
+_AS_THEY_ARE = {
+    "BigIntegerField": (int,),
+    "BooleanField": (bool,),
+    "DecimalField": (Decimal,),
+    "IntegerField": (int,),
+    "PositiveIntegerField": (int,),
+    "DateTimeField": (datetime,),
+}
+
+
+def _column(field: models.Field, values: list) -> list:
+    """A column's values for the database: as they are when that is what the field would send.
+
+    Django's per-value preparation (type coercion, time zone checks) was a third of the time of
+    updating a few thousand rows; values of the column's own type (aware datetimes) need none.
+    """
+    types = _AS_THEY_ARE.get(field.get_internal_type())
+    if types and all(
+        v is None or (type(v) in types and (type(v) is not datetime or v.tzinfo is not None)) for v in values
+    ):
+        return values
+    return [field.get_db_prep_save(v, connection) for v in values]
+
+
+def _update_rows_from_arrays(model: type[models.Model], rows: list[dict], columns: list, only_where: dict) -> int:
+    """PostgreSQL: the same UPDATE joining `unnest` of one array per column, so a statement has a
+    handful of parameters however many rows it sets. Thousands of rows in a VALUES list mean tens of
+    thousands of parameters, each formatted and spliced into the SQL on the client: that was most of
+    the time of updating a few thousand rows."""
+    opts, quote = model._meta, connection.ops.quote_name
+    table = quote(opts.db_table)
+    names = ["id", *(quote(f.column) for f in columns)]
+    casts = ["CAST(%s AS bigint[])", *(f"CAST(%s AS {f.db_type(connection)}[])" for f in columns)]
+    params: list = [[row["id"] for row in rows]]
+    params += [_column(f, [row[f.name] for row in rows]) for f in columns]
+    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
+    conditions = [f"{table}.{quote(opts.pk.column)} = v.id"]
+    for name, value in only_where.items():
+        field = opts.get_field(name)
+        conditions.append(f"{table}.{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM unnest({', '.join(casts)}) AS v ({', '.join(names)}) "
+            f"WHERE {' AND '.join(conditions)}",
             params,
         )
         return cursor.rowcount

@@ -10,6 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from .models import Listing
+from .validation import ListingInput
+
 # (category slug, [(title, typical price in USD)])
 CATALOG: dict[str, list[tuple[str, int]]] = {
     "laptops": [
@@ -283,6 +286,50 @@ def reprice(rng: random.Random, item: DemoItem) -> DemoItem:
     if new_price == price:
         new_price = price - 1 if price > 1 else price + 1
     return DemoItem(raw={**item.raw, "price": str(new_price.quantize(Decimal("0.01")))}, typical=item.typical)
+
+
+# The demo's longest-listed items: the feed marks these down now and then, as sellers do when nothing
+# sells, and the demo shopper's watchlist is chosen from them, so a price drop reaches the shopper
+# within minutes of `make run` (the feed knows nothing of watchlists: any watcher hears the same way).
+STALE_COUNT = 6
+MARKDOWN = (0.10, 0.25)
+
+
+def stale_listings(count: int = STALE_COUNT) -> list[Listing]:
+    """The active demo listings listed longest (free ones have nothing to mark down)."""
+    return list(
+        Listing.objects.filter(is_active=True, external_id__startswith="demo-", price__gte=10)
+        .select_related("category")
+        .order_by("first_seen_at", "id")[:count]
+    )
+
+
+def markdown(rng: random.Random, listing: Listing) -> ListingInput:
+    """The listing re-posted 10–25% cheaper; once under half its first price, back at that price (a relist)."""
+    first = listing.price_points.order_by("recorded_at", "id").values_list("price", flat=True).first() or listing.price
+    if listing.price * 2 < first:
+        price = first
+    else:
+        price = (listing.price * Decimal(str(1 - rng.uniform(*MARKDOWN)))).quantize(Decimal(1))
+        price = max(Decimal(1), min(price, listing.price - 1)).quantize(Decimal("0.01"))
+    return ListingInput(
+        source=listing.source,
+        external_id=listing.external_id,
+        url=listing.url,
+        title=listing.title,
+        price=price,
+        category_id=listing.category_id,
+        zip_code=listing.zip_code,
+        latitude=listing.latitude,
+        longitude=listing.longitude,
+        description=listing.description,
+        currency=listing.currency,
+        condition=listing.condition,
+        image_url=listing.image_url,
+        seller=listing.seller,
+        posted_at=listing.posted_at,
+        deal_score=None if listing.deal_score_is_computed else listing.deal_score,
+    )
 
 
 def generate(seed: int, count: int, prefix: str = "demo", start: int = 0) -> Iterator[DemoItem]:

@@ -26,7 +26,7 @@ from dealalerts.db import insert_ignoring_conflicts, update_rows
 from dealalerts.encryption import digests as address_keys
 from listings.models import Listing, Source
 
-from . import channels, emails, links
+from . import channels, digest_sections, emails, links
 from .content import composed_message
 from .models import (
     CHANNEL_LABELS,
@@ -51,6 +51,7 @@ GRACE = timedelta(days=1)
 NEW_SOURCES_CACHE_KEY = "notifications:source-first-seen"
 LISTING_FIELDS = ("title", "price", "currency", "image_url", "deal_score", "deal_score_explanation")
 WINDOW = {DigestPeriod.DAILY: timedelta(days=2), DigestPeriod.WEEKLY: timedelta(days=8)}
+PERIOD = {DigestPeriod.DAILY: timedelta(days=1), DigestPeriod.WEEKLY: timedelta(days=7)}  # what "new" means
 
 
 @dataclass(frozen=True)
@@ -134,9 +135,13 @@ class DigestContent:
     deals: list["HeldDeal"] = field(default_factory=list)  # the top ones, best first
     total: int = 0
     new_sources: list[str] = field(default_factory=list)
-    price_trends: list = field(default_factory=list)  # watched items (the watchlist fills this)
-    recommendations: list = field(default_factory=list)  # (recommendations fill this)
+    sections: list[digest_sections.SectionRows] = field(default_factory=list)  # producers' sections with rows
     notification_ids: list[int] = field(default_factory=list)  # every deal it covers, shown or not
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing to tell: no deals and no section with rows (a moved watched price is news too)."""
+        return not self.total and not self.sections
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,7 @@ class HeldDeal:
 
 
 def gather(dues: list[Due], now: datetime) -> list[DigestContent]:
-    """What each due digest holds: three queries for the whole batch."""
+    """What each due digest holds: three queries for the whole batch, plus each section's fixed few."""
     users = {
         u.id: u
         for u in User.objects.filter(id__in=[d.user_id for d in dues]).select_related("notification_preferences")
@@ -175,6 +180,9 @@ def gather(dues: list[Due], now: datetime) -> list[DigestContent]:
     for user_id, *fields in held:
         by_user[user_id].append(HeldDeal(*fields))
     sources = new_sources(now - WINDOW[DigestPeriod.WEEKLY])
+    sections = digest_sections.gather(
+        {d.user_id: digest_sections.Window(now - PERIOD[d.period], now) for d in dues if d.user_id in users}
+    )
     contents = []
     for due in dues:
         user = users.get(due.user_id)
@@ -183,7 +191,7 @@ def gather(dues: list[Due], now: datetime) -> list[DigestContent]:
         window_start = now - WINDOW[due.period]
         mine = [deal for deal in by_user.get(due.user_id, ()) if deal.created_at >= window_start]
         mine.sort(key=lambda deal: deal.rank, reverse=True)
-        since = now - (timedelta(days=7) if due.period == DigestPeriod.WEEKLY else timedelta(days=1))
+        since = now - PERIOD[due.period]
         contents.append(
             DigestContent(
                 user=user,
@@ -193,6 +201,7 @@ def gather(dues: list[Due], now: datetime) -> list[DigestContent]:
                 total=len(mine),
                 new_sources=[label for label, first in sources if first >= since],
                 notification_ids=[n.id for n in mine],
+                sections=sections.get(due.user_id, []),
             )
         )
     return contents
@@ -235,8 +244,7 @@ def digest_context(content: DigestContent) -> dict:
         "more": content.total - len(deals),
         "total": content.total,
         "new_sources": content.new_sources,
-        "price_trends": content.price_trends,
-        "recommendations": content.recommendations,
+        "sections": content.sections,
         "preferences": {
             "frequency": Frequency(prefs.frequency).label,
             "digest_time": f"{prefs.digest_time:%H:%M}" if prefs.digest_time else "",
@@ -338,7 +346,7 @@ def send_batch(dues: list[Due], now: datetime, run: DigestRun) -> None:
             "last_error": "",
         }
         updates.append(digest)
-        if not content.total:
+        if content.is_empty:
             run.empty += 1
             continue
         message = composed_message(

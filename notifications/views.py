@@ -308,7 +308,7 @@ def history(request: HttpRequest) -> HttpResponse:
 def digest_preview(request: HttpRequest) -> HttpResponse:
     """The next digest as it stands, rendered as the email (nothing is sent or marked)."""
     content, composed = digests.preview(request.user)
-    if not content.total:
+    if content.is_empty:
         return render(request, "notifications/digest_empty.html")
     return HttpResponse(composed.html)
 

@@ -1,0 +1,76 @@
+"""Digest sections other apps contribute: the watchlist's price trends, later recommendations.
+
+`notifications` sits below the producers and must not import them, so a producer registers a
+`Section` from its `AppConfig.ready()`. A digest batch asks each section once for the whole batch
+(`rows` takes every user's window and returns rows by user id, in a fixed number of queries
+whatever the batch holds), so a batch's query count stays constant as sections are added.
+A section with no rows for a user is left out of that user's digest; one with rows is content
+enough to send the digest.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Window:
+    """The stretch of time a user's digest covers: after `start`, up to `end` (now)."""
+
+    start: datetime
+    end: datetime
+
+
+# Given {user id: that user's window} for a whole batch, the rows each user should see (users
+# without rows may be missing). Rows are plain values the section's templates read.
+RowsFunction = Callable[[Mapping[int, Window]], Mapping[int, list]]
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    order: int  # lower comes first, after the deals
+    rows: RowsFunction
+    html_template: str  # Jinja2, under templates/: given `section` and `rows`
+    text_template: str
+
+
+@dataclass(frozen=True)
+class SectionRows:
+    """One section as one digest shows it."""
+
+    section: Section
+    rows: list
+
+    @property
+    def key(self) -> str:
+        return self.section.key
+
+    @property
+    def title(self) -> str:
+        return self.section.title
+
+
+_sections: dict[str, Section] = {}
+
+
+def register(section: Section) -> None:
+    """Add or replace (by key: `ready()` can run more than once in tests) a digest section."""
+    _sections[section.key] = section
+
+
+def registered() -> list[Section]:
+    return sorted(_sections.values(), key=lambda s: (s.order, s.key))
+
+
+def gather(windows: Mapping[int, Window]) -> dict[int, list[SectionRows]]:
+    """Every registered section's rows for a batch: {user id: [non-empty sections, in order]}."""
+    by_user: dict[int, list[SectionRows]] = {user_id: [] for user_id in windows}
+    if not windows:
+        return by_user
+    for section in registered():
+        for user_id, rows in section.rows(windows).items():
+            if rows and user_id in by_user:
+                by_user[user_id].append(SectionRows(section, list(rows)))
+    return by_user
