@@ -106,8 +106,11 @@ def test_a_long_title_is_cut_so_the_drop_still_fits_one_segment_and_the_news_sta
     send(drop_for(everywhere(), title=title), "sms")
     [text] = twilio_peer.messages
     head, _ = text["body"].split("\n")
-    assert head.startswith("Price drop: Lenovo ThinkPad T14")
-    assert "... dropped to $310 (-18%, was $380)" in head
+    # How much of the title fits depends on the tracked link's length (the ids in it); the news never shrinks.
+    prefix, suffix = "Price drop: ", "... dropped to $310 (-18%, was $380)"
+    assert head.startswith(prefix) and head.endswith(suffix)
+    kept = head[len(prefix) : -len(suffix)]
+    assert len(kept) >= 10 and title.startswith(kept)
     assert text["num_segments"] == 1 and len(text["body"]) <= 160
 
 
