@@ -10,6 +10,7 @@ from alerts.api import DealAlertRuleViewSet
 from listings.api import CategoryViewSet, ListingViewSet
 from notifications import views as notification_views
 from notifications.api import NotificationPreferencesViewSet, NotificationViewSet, PushSubscriptionViewSet
+from watchlist.api import WatchlistItemViewSet, WatchlistViewSet
 
 from .api import router
 from .health import healthz
@@ -20,6 +21,9 @@ router.register("deal-alert-rules", DealAlertRuleViewSet, basename="deal-alert-r
 router.register("notification-preferences", NotificationPreferencesViewSet, basename="notification-preferences")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("push-subscriptions", PushSubscriptionViewSet, basename="push-subscription")
+# The items first: "watchlist/items" must not be read as an item of "watchlist".
+router.register("watchlist/items", WatchlistItemViewSet, basename="watchlist-item")
+router.register("watchlist", WatchlistViewSet, basename="watchlist")
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
