@@ -186,7 +186,9 @@ def watch_listing(request: HttpRequest, listing_id: int) -> HttpResponse:
     follow GETs); POST watches, then goes to the watchlist (htmx: the button, now "Watching")."""
     listing = get_object_or_404(Listing.objects.select_related("category"), pk=listing_id)
     item = WatchlistItem.objects.filter(user=request.user, listing=listing).first()
-    form = TargetForm(request.POST or None, initial={"price_alert_threshold": item and item.price_threshold})
+    # An empty POST is a Watch with no target: bind it anyway (`request.POST or None` would not).
+    data = request.POST if request.method == "POST" else None
+    form = TargetForm(data, initial={"price_alert_threshold": item and item.price_threshold})
     if request.method == "POST" and form.is_valid():
         try:
             item, created = services.watch(request.user, listing, form.cleaned_data["price_alert_threshold"])
