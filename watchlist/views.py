@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -68,10 +68,10 @@ def card_for(item: WatchlistItem, now, form: TargetForm | None = None) -> Card:
 
 
 def _back(request: HttpRequest, default: str) -> str:
+    """A local path to return to (`next`), else `default`; never another site, never a view name."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        return target
-    return default
+    allowed = url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())
+    return target if allowed and target.startswith("/") else default
 
 
 @login_required
@@ -132,7 +132,7 @@ def watchlist_target(request: HttpRequest, item_id: int) -> HttpResponse:
     if form.is_valid():
         if not request.htmx:
             messages.success(request, f"Target saved for “{item.listing.title}”.")
-            return redirect(_back(request, reverse("watchlist:page")))
+            return HttpResponseRedirect(_back(request, reverse("watchlist:page")))
         item = _users_item(request, item_id)
         return render(request, "watchlist/_card.html", {"card": card_for(item, timezone.now())})
     if request.htmx:
@@ -152,7 +152,7 @@ def watchlist_remove(request: HttpRequest, item_id: int) -> HttpResponse:
     services.unwatch(item)
     if not request.htmx:
         request.session[REMOVED_KEY] = (item.listing.title, token)
-        return redirect(_back(request, reverse("watchlist:page")))
+        return HttpResponseRedirect(_back(request, reverse("watchlist:page")))
     # The card becomes "Removed · Undo" in place, so the list does not jump under the thumb.
     return render(request, "watchlist/_removed.html", {"item_id": item_id, "title": item.listing.title, "token": token})
 
