@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from listings.models import Listing, PricePoint
+from notifications import links
 from tests.factories import ListingFactory, UserFactory, category
 from tests.queries import count_queries
 from watchlist import services
@@ -158,8 +159,10 @@ def test_pages_need_a_login():
     assert client.get(f"/watchlist/watch/{listing.pk}/")["Location"].startswith("/accounts/login/")
 
 
-def test_the_watch_page_changes_nothing_on_get_and_watches_on_post(browser, user):
+def test_the_watch_page_changes_nothing_on_get_and_watches_on_post(browser, user, settings):
     listing = ListingFactory(title="ThinkPad T14", price=Decimal(380))
+    settings.SITE_URL = "https://deals.example.com"
+    assert links.watch_url(listing.pk) == f"https://deals.example.com/watchlist/watch/{listing.pk}/"  # messages' link
     page = browser.get(f"/watchlist/watch/{listing.pk}/")
     assert page.status_code == 200 and "Watch “ThinkPad T14”" in text(page)
     assert not WatchlistItem.objects.exists()
