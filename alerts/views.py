@@ -10,11 +10,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import retarget
 
+from dealalerts.undo import with_notice
 from listings.models import Condition
 from notifications.preferences import channel_choice, channel_preferences
 
@@ -81,13 +81,6 @@ def render_form(request: HttpRequest, form: RuleForm, rule: DealAlertRule | None
 
 def deleted_notice(name: str, token: str) -> undo.Notice:
     return undo.Notice(f"Deleted “{name}”.", reverse("alerts:restore"), token, "#rules")
-
-
-def with_notice(response: HttpResponse, request: HttpRequest, notice: undo.Notice) -> HttpResponse:
-    """An htmx answer plus the page's status line, swapped out of band (the old banner goes)."""
-    status = render_to_string("_messages.html", {"notice": notice, "oob": True}, request=request)
-    response.content += status.encode()
-    return response
 
 
 @login_required

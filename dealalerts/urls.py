@@ -21,7 +21,7 @@ router.register("deal-alert-rules", DealAlertRuleViewSet, basename="deal-alert-r
 router.register("notification-preferences", NotificationPreferencesViewSet, basename="notification-preferences")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("push-subscriptions", PushSubscriptionViewSet, basename="push-subscription")
-# Items first: the router tries routes in order, and "watchlist/items" must not be read as a list.
+# The items first: "watchlist/items" must not be read as an item of "watchlist".
 router.register("watchlist/items", WatchlistItemViewSet, basename="watchlist-item")
 router.register("watchlist", WatchlistViewSet, basename="watchlist")
 

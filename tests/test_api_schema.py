@@ -66,9 +66,8 @@ OPERATIONS = {
     ("POST", "/api/push-subscriptions/renew/"),
     ("GET", "/api/watchlist/"),
     ("POST", "/api/watchlist/items/"),
-    ("GET", "/api/watchlist/items/{id}/"),
-    ("PATCH", "/api/watchlist/items/{id}/"),
-    ("DELETE", "/api/watchlist/items/{id}/"),
+    ("PATCH", "/api/watchlist/items/{watchlist_item_id}/"),
+    ("DELETE", "/api/watchlist/items/{watchlist_item_id}/"),
 }
 SEEDED_SLUGS = ["laptops", "bikes", "computers"]
 FUZZ = settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))

@@ -17,6 +17,7 @@ from alerts.forms import FIELDS as RULE_FORM_FIELDS
 from alerts.models import DealAlertRule
 from tests.factories import ListingFactory, UserFactory
 from tests.test_api_schema import OPERATIONS
+from watchlist.services import watch
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +107,8 @@ def world(db):
     staff = UserFactory(email="fuzz-staff@example.com", is_staff=True)
     listing = ListingFactory()
     rule = DealAlertRule.objects.create(user=staff, name="Bikes", keywords=["bike"])
-    ids = {"id": listing.pk, "rule_id": rule.pk, "slug": "laptops"}
+    item, _ = watch(staff, ListingFactory(), None)
+    ids = {"id": listing.pk, "rule_id": rule.pk, "slug": "laptops", "watchlist_item_id": item.pk}
     return {"token": Token.objects.create(user=staff).key, "ids": ids, "user": staff}
 
 
@@ -169,7 +171,7 @@ SECTION_FIELDS = {
     "categories": ["category_filters"],
     "max-per-day": ["max_per_day"],
 }
-# (name, method, url, fields, signed in); "{rule}" is the signed-in user's rule.
+# (name, method, url, fields, signed in); "{rule}" is the signed-in user's rule, "{item}" their watchlist item.
 PAGES = [
     ("browse", "GET", "/", [*BROWSE_FIELDS, "page"], False),
     ("alert new prefill", "GET", "/alerts/new/", [*BROWSE_FIELDS], True),
@@ -185,6 +187,10 @@ PAGES = [
     ("settings phone", "POST", "/notifications/settings/phone/", ["action", "phone_number", "otp"], True),
     ("settings discord", "POST", "/notifications/settings/discord/", ["action", "webhook_url"], True),
     ("history", "GET", "/notifications/", ["page"], True),
+    ("watchlist", "GET", "/watchlist/", ["sort", "category", "at_or_below_target", "page"], True),
+    ("watchlist target", "POST", "/watchlist/{item}/target/", ["price_alert_threshold", "next"], True),
+    ("watchlist restore", "POST", "/watchlist/restore/", ["token"], True),
+    ("watch", "POST", "/watchlist/watch/{listing}/", ["price_alert_threshold", "next"], True),
     ("signup", "POST", "/accounts/signup/", ["email", "password", "time_zone", "home_zip"], False),
     ("login", "POST", "/accounts/login/", ["username", "password", "next"], False),
     ("profile", "POST", "/accounts/profile/", ["first_name", "last_name", "time_zone", "home_zip"], True),
@@ -206,7 +212,8 @@ GOOD = {
 def test_page_never_answers_5xx_to_hostile_values(client, world, name, method, url, fields, signed_in):
     if signed_in:
         client.force_login(world["user"])
-    url = url.replace("{rule}", str(world["ids"]["rule_id"]))
+    url = url.replace("{rule}", str(world["ids"]["rule_id"])).replace("{item}", str(world["ids"]["watchlist_item_id"]))
+    url = url.replace("{listing}", str(world["ids"]["id"]))
 
     @EXAMPLES
     @given(

@@ -8,6 +8,7 @@ from django.test import Client
 from alerts.models import DealAlertRule
 from notifications.events import DealEvent, RuleSource, notify
 from tests.factories import ListingFactory, UserFactory
+from watchlist.services import watch
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +41,8 @@ def shopper_pages():
     listing = ListingFactory()
     rule = DealAlertRule.objects.create(user=shopper, name="ThinkPads", keywords=["thinkpad"])
     notify([DealEvent(shopper.pk, listing.pk, RuleSource(rule.pk, "ThinkPads", "x"))])
+    for _ in range(2):  # two cards on the watchlist page, each with its own target field
+        watch(shopper, ListingFactory(), None)
     client = Client()
     client.force_login(shopper)
     return client, [
@@ -53,6 +56,8 @@ def shopper_pages():
         "/notifications/",
         "/notifications/settings/",
         "/accounts/profile/",
+        "/watchlist/",
+        f"/watchlist/watch/{listing.pk}/",
     ]
 
 
@@ -73,6 +78,9 @@ def test_forms_with_errors_describe_fields_with_ids_that_exist(shopper_pages):
     check_markup(
         client.post("/accounts/profile/", {"home_zip": "00000", "time_zone": "Nowhere"}).content.decode(), "profile"
     )
+    listing = ListingFactory(price=100)
+    refused = client.post(f"/watchlist/watch/{listing.pk}/", {"price_alert_threshold": "500"})
+    check_markup(refused.content.decode(), "watch")
 
 
 def test_signup_and_login_describe_fields_with_ids_that_exist(client):

@@ -1,19 +1,14 @@
-"""`/api/watchlist`: the seed's three endpoints, plus PATCH to change a target.
+"""`/api/watchlist` (the list, sorted and filtered as the page is) and `/api/watchlist/items` (watch, retarget, remove).
 
-    GET    /api/watchlist                     your items (sort, category, at_or_below_target; paginated)
-    POST   /api/watchlist/items               {"listing_id", "price_alert_threshold"} (again: updates it)
-    GET    /api/watchlist/items/{id}          one item
-    PATCH  /api/watchlist/items/{id}          {"price_alert_threshold"} (null: any drop)
-    DELETE /api/watchlist/items/{id}          another user's is a 404
-
-The rules (a target below the price, an active listing, 500 items) live in `services.watch`;
-sorting and filtering in `selectors`, shared with the page.
+Thin: the serializers check types, `watchlist.services` decides (its WatchError names the field),
+`watchlist.selectors` reads; the "My watchlist" page calls the same functions.
 """
 
+from django.http import QueryDict
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, status, viewsets
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from listings.models import Listing
@@ -21,10 +16,64 @@ from listings.models import Listing
 from . import selectors, services
 from .models import WatchlistItem
 
+MAX_ID = 2**63 - 1  # the largest primary key; a bigger number would overflow the database's integer
+
+
+def _from_json(field: serializers.Field) -> bool:
+    """A form body carries only text; JSON has numbers, so there a number sent as a string is a mistake."""
+    return not isinstance(getattr(field.root, "initial_data", None), QueryDict)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer, not `true`, `"5"` or `5.5` (DRF's own field takes all three)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or (isinstance(data, float) and not data.is_integer()):
+            self.fail("invalid")
+        if isinstance(data, str) and _from_json(self):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictPriceField(serializers.DecimalField):
+    """A price as a JSON number (or form text): not `true`, not `"320"`."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 12)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or (isinstance(data, str) and _from_json(self)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ClosedSerializer(serializers.Serializer):
+    """Unknown fields are an error naming them, not silently ignored (a typo would drop the target)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class WatchInput(ClosedSerializer):
+    listing_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
+    price_alert_threshold = StrictPriceField(
+        required=False, allow_null=True, help_text="Tell me at or below this price; empty or null: any real drop."
+    )
+
+
+class ThresholdInput(ClosedSerializer):
+    price_alert_threshold = StrictPriceField(allow_null=True, help_text="null clears the target: any real drop.")
+
 
 class PricePointSerializer(serializers.Serializer):
-    price = serializers.DecimalField(max_digits=12, decimal_places=2)
     recorded_at = serializers.DateTimeField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
 class WatchedListingSerializer(serializers.ModelSerializer):
@@ -32,51 +81,47 @@ class WatchedListingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Listing
-        fields = ["id", "title", "price", "currency", "url", "image_url", "category", "is_active", "deal_score"]
-        read_only_fields = fields
+        fields = ["id", "title", "url", "price", "currency", "category", "image_url", "posted_at", "is_active"]
 
 
 class WatchlistItemSerializer(serializers.ModelSerializer):
     listing = WatchedListingSerializer(read_only=True)
-    price_alert_threshold = serializers.DecimalField(
-        source="price_threshold", max_digits=12, decimal_places=2, read_only=True, allow_null=True
-    )
     current_price = serializers.DecimalField(source="listing.price", max_digits=12, decimal_places=2, read_only=True)
-    change_amount = serializers.SerializerMethodField(help_text="Current price − price when added.")
+    price_alert_threshold = serializers.DecimalField(
+        source="price_threshold", max_digits=12, decimal_places=2, allow_null=True, read_only=True
+    )
+    change_amount = serializers.SerializerMethodField(help_text="Current price minus the price when added.")
     change_percent = serializers.SerializerMethodField(help_text="The change as a percent of the price when added.")
-    status = serializers.CharField(read_only=True, help_text="watching, alerted or sold.")
     at_or_below_target = serializers.SerializerMethodField()
-    price_history = serializers.SerializerMethodField()
+    status = serializers.CharField(read_only=True, help_text="watching, alerted or sold.")
+    price_history = serializers.SerializerMethodField(help_text="The listing's price points, oldest first.")
 
     class Meta:
         model = WatchlistItem
         fields = [
             "id",
             "listing",
-            "price_alert_threshold",
             "current_price",
+            "price_alert_threshold",
             "added_price",
             "change_amount",
             "change_percent",
             "lowest_price",
-            "status",
             "at_or_below_target",
-            "alert_sent",
-            "last_alert_price",
-            "last_alerted_at",
+            "status",
             "created_at",
+            "last_alerted_at",
             "price_history",
         ]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.DECIMAL)
     def get_change_amount(self, item: WatchlistItem) -> str:
-        return f"{item.listing.price - item.added_price:.2f}"  # a string, as the other amounts are
+        return f"{item.listing.price - item.added_price:.2f}"
 
-    def get_change_percent(self, item: WatchlistItem) -> float:
-        if not item.added_price:
-            return 0.0
-        return round(float((item.listing.price - item.added_price) / item.added_price * 100), 1)
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_change_percent(self, item: WatchlistItem) -> str:
+        return f"{selectors.change_percent(item):.1f}"
 
     def get_at_or_below_target(self, item: WatchlistItem) -> bool:
         return selectors.at_or_below(item)
@@ -84,98 +129,85 @@ class WatchlistItemSerializer(serializers.ModelSerializer):
     @extend_schema_field(PricePointSerializer(many=True))
     def get_price_history(self, item: WatchlistItem) -> list[dict]:
         points = getattr(item.listing, "history", None)
-        if points is None:
+        if points is None:  # an item not read through the selector (never in a list: no query per row)
             points = list(item.listing.price_points.order_by("recorded_at", "id"))
         return PricePointSerializer(points, many=True).data
 
 
-class WatchRequestSerializer(serializers.Serializer):
-    listing_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    price_alert_threshold = serializers.DecimalField(
-        max_digits=12,
-        decimal_places=2,
-        required=False,
-        allow_null=True,
-        help_text="Tell me when the price reaches this (below the current price); null or absent: any real drop.",
-    )
+def _watch_error(error: services.WatchError) -> serializers.ValidationError:
+    return serializers.ValidationError({error.field: [error.message]})
 
 
-class ThresholdSerializer(serializers.Serializer):
-    price_alert_threshold = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+def _read_back(user, item: WatchlistItem) -> WatchlistItem:
+    """The item as the list shows it (change, history), after a write."""
+    return selectors.watchlist_items(user).get(pk=item.pk)
 
 
-def _raise(error: services.WatchError):
-    raise ValidationError({error.field: [error.message]})
-
-
-LIST_PARAMETERS = [
-    OpenApiParameter("sort", OpenApiTypes.STR, enum=list(selectors.SORTS), description="Default: added (newest)."),
-    OpenApiParameter("category", OpenApiTypes.STR, description="A category slug; its subcategories too."),
-    OpenApiParameter("at_or_below_target", OpenApiTypes.BOOL, description="Only items at or below their target."),
-]
-
-
+@extend_schema(
+    parameters=[
+        OpenApiParameter("sort", str, enum=list(selectors.SORTS), description=selectors.SORT_HELP),
+        OpenApiParameter("category", str, description="A category slug; its subcategories are included."),
+        OpenApiParameter("at_or_below_target", bool, description="Only items whose price has reached their target."),
+    ]
+)
 class WatchlistViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Your watchlist: each item's price now, the change since you added it, its lowest price and history."""
+    """The user's watched listings with their price history. A bad `sort` or filter is a 400 naming it."""
 
-    permission_classes = [permissions.IsAuthenticated]
     serializer_class = WatchlistItemSerializer
+    permission_classes = [permissions.IsAuthenticated]
 
     def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return WatchlistItem.objects.none()
         query = selectors.parse_query(self.request.query_params)
         if query.errors:
-            raise ValidationError({name: [message] for name, message in query.errors.items()})
+            raise serializers.ValidationError({name: [message] for name, message in query.errors.items()})
         return selectors.watchlist_items(self.request.user, query)
 
-    @extend_schema(parameters=LIST_PARAMETERS)
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
+class WatchlistItemViewSet(viewsets.GenericViewSet):
+    """Watch a listing (again: changes the target), change or clear a target, stop watching.
 
-class WatchlistItemViewSet(
-    mixins.RetrieveModelMixin, mixins.DestroyModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
-):
-    """Watch a listing, change its target, stop watching."""
+    Another user's item is a 404.
+    """
 
-    permission_classes = [permissions.IsAuthenticated]
     serializer_class = WatchlistItemSerializer
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    permission_classes = [permissions.IsAuthenticated]
+    lookup_url_kwarg = "watchlist_item_id"
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return WatchlistItem.objects.none()
-        return selectors.watchlist_items(self.request.user)
+        return WatchlistItem.objects.filter(user=self.request.user).select_related("listing")
 
-    @extend_schema(
-        request=WatchRequestSerializer, responses={201: WatchlistItemSerializer, 200: WatchlistItemSerializer}
-    )
-    def create(self, request, *args, **kwargs):
-        """Watch a listing; watching it again changes the target (200 instead of 201)."""
-        data = WatchRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        listing = Listing.objects.filter(pk=data.validated_data["listing_id"]).first()
+    def get_object(self) -> WatchlistItem:
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["watchlist_item_id"])
+
+    @extend_schema(request=WatchInput, responses={200: WatchlistItemSerializer, 201: WatchlistItemSerializer})
+    def create(self, request):
+        """201 for a newly watched listing; 200 when already watched (its target is updated)."""
+        data = _valid(WatchInput, request.data)
+        listing = Listing.objects.filter(pk=data["listing_id"]).first()
         try:
-            item, created = services.watch(request.user, listing, data.validated_data.get("price_alert_threshold"))
+            item, created = services.watch(request.user, listing, data.get("price_alert_threshold"))
         except services.WatchError as error:
-            _raise(error)
-        item = self.get_queryset().get(pk=item.pk)
-        return Response(
-            self.get_serializer(item).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+            raise _watch_error(error) from error
+        body = self.get_serializer(_read_back(request.user, item)).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(request=ThresholdSerializer, responses=WatchlistItemSerializer)
-    def partial_update(self, request, *args, **kwargs):
-        """Change the target; null means any real drop."""
+    @extend_schema(request=ThresholdInput, responses={200: WatchlistItemSerializer})
+    def partial_update(self, request, watchlist_item_id=None):
         item = self.get_object()
-        data = ThresholdSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = _valid(ThresholdInput, request.data)
         try:
-            services.set_threshold(item, data.validated_data["price_alert_threshold"])
+            services.set_threshold(item, data["price_alert_threshold"])
         except services.WatchError as error:
-            _raise(error)
-        return Response(self.get_serializer(self.get_queryset().get(pk=item.pk)).data)
+            raise _watch_error(error) from error
+        return Response(self.get_serializer(_read_back(request.user, item)).data)
 
-    def perform_destroy(self, instance: WatchlistItem) -> None:
-        services.unwatch(instance)
+    def destroy(self, request, watchlist_item_id=None):
+        services.unwatch(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _valid(serializer_class: type[serializers.Serializer], data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

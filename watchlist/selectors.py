@@ -23,6 +23,10 @@ SORTS: dict[str, tuple[str, tuple]] = {
     "ending": ("Ending soonest", ("-listing__is_active", "listed_at", "id")),
 }
 DEFAULT_SORT = "added"
+SORT_HELP = (
+    "drop: biggest drop since added first; price / -price; added: newest first; ending: oldest active "
+    "listing first (listings have no end date, and marketplaces expire them by age), sold last."
+)
 
 
 @dataclass(frozen=True)
@@ -97,3 +101,13 @@ def watched_listing_ids(user: User, listing_ids) -> dict[int, WatchlistItem]:
 
 def at_or_below(item: WatchlistItem) -> bool:
     return item.price_threshold is not None and item.listing.price <= item.price_threshold
+
+
+def change_percent(item: WatchlistItem) -> Decimal:
+    """The change since added as a percent of the price then (the selector's annotation when present)."""
+    annotated = getattr(item, "change_percent", None)
+    if annotated is not None:
+        return Decimal(annotated)
+    if not item.added_price:
+        return Decimal(0)
+    return (item.listing.price - item.added_price) * 100 / item.added_price

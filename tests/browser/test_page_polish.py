@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 from alerts.models import DealAlertRule
 from notifications.events import DealEvent, RuleSource, notify
 from notifications.models import NotificationPreferences
+from watchlist.services import watch
 
 from ..factories import ListingFactory, UserFactory
 
@@ -42,6 +43,7 @@ def shopper(transactional_db):
     )
     why = "mentions “thinkpad”; $1,250.50 is at most $1,500; 0.0 mi away; deal score 70%"
     notify([DealEvent(user.pk, listing.pk, RuleSource(rule.pk, rule.name, why))])
+    watch(user, listing, Decimal("999.99"))  # a card with a long title, a chart and a target field
     return user, listing, rule
 
 
@@ -73,6 +75,8 @@ def test_every_page_fits_a_390px_phone(live_server, browser, shopper):
         "/notifications/settings/",
         "/notifications/",
         "/accounts/profile/",
+        "/watchlist/",
+        f"/watchlist/watch/{listing.pk}/",
     ):
         measure(path)
     context.close()

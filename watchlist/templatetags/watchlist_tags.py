@@ -1,0 +1,38 @@
+"""The Watch button for pages of other apps (listings must not import watchlist; templates may load this).
+
+{% load watchlist_tags %}
+{% watched_items page.object_list as watched %}   one query for the whole page (none when signed out)
+{% watch_button listing watched %}                 "Watch" with an optional target, or "Watching · target $320"
+"""
+
+from django import template
+from django.urls import reverse
+
+from watchlist import selectors
+from watchlist.forms import TargetForm
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def watched_items(context, listings) -> dict:
+    """The signed-in user's items among these listings (or this one listing), by listing id."""
+    request = context.get("request")
+    if request is None:
+        return {}
+    if hasattr(listings, "pk"):
+        listings = [listings]
+    return selectors.watched_listing_ids(request.user, [listing.pk for listing in listings])
+
+
+@register.inclusion_tag("watchlist/_watch_button.html", takes_context=True)
+def watch_button(context, listing, watched: dict | None = None) -> dict:
+    request = context["request"]
+    return {
+        "listing": listing,
+        "item": (watched or {}).get(listing.pk),
+        "form": TargetForm(prefix_id=f"w{listing.pk}_"),
+        "signed_in": request.user.is_authenticated,
+        "next": reverse("listings:detail", args=[listing.pk]),
+        "csrf_token": context.get("csrf_token"),
+    }
