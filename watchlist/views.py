@@ -27,7 +27,6 @@ from . import links, selectors, services
 from .forms import TargetForm
 from .models import WatchlistItem
 
-WATCHLIST_PATH = "/watchlist/"  # the watchlist page, as the Stop watching page links it
 PAGE_SIZE = 20
 UNDO_KIND = "watchlist"
 REMOVED_KEY = "watchlist.removed"  # session: (title, undo token) of an item removed without JavaScript
@@ -228,10 +227,12 @@ def stop_watching(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks for confirmation (link scanners and previews follow GETs); POST removes the item."""
     found = links.watch_from_stop_token(token)
     if found is None:
-        return render(request, "watchlist/stop.html", {"invalid": True, "watchlist_url": WATCHLIST_PATH}, status=400)
+        return render(
+            request, "watchlist/stop.html", {"invalid": True, "watchlist_url": reverse("watchlist:page")}, status=400
+        )
     user_id, listing_id = found
     item = WatchlistItem.objects.filter(user_id=user_id, listing_id=listing_id).select_related("listing").first()
-    context = {"token": token, "item": item, "watchlist_url": WATCHLIST_PATH}
+    context = {"token": token, "item": item, "watchlist_url": reverse("watchlist:page")}
     if item is not None and request.method == "POST":
         services.unwatch(item)
         context["removed"] = True
