@@ -12,6 +12,12 @@ from io import BytesIO
 
 from django.utils import timezone
 
+# The PNG charts on offer at /listings/<id>/chart.png?w=…: (width, height, padding, labels). Only these,
+# so nobody can make us draw a 50,000-pixel image: the email's chart, and a digest row's sparkline.
+EMAIL_CHART_WIDTH = 600
+SPARKLINE_WIDTH = 120
+CHART_SIZES = {EMAIL_CHART_WIDTH: (600, 220, 36, True), SPARKLINE_WIDTH: (120, 32, 3, False)}
+
 
 @dataclass(frozen=True)
 class PriceChart:

@@ -6,7 +6,7 @@ from django.views.decorators.cache import cache_control
 
 from accounts.geo import lookup_zip
 
-from .charts import chart_png, price_chart
+from .charts import CHART_SIZES, chart_png, price_chart
 from .filters import DEFAULT_RADIUS_MI, ListingFilter
 from .models import Listing, ListingView
 from .selectors import categories_in_tree_order
@@ -14,9 +14,6 @@ from .suggestions import describe_search, widen_search
 
 PAGE_SIZE = 24
 
-# The PNG charts on offer, by `?w=`: (width, height, padding, labels). Only these, so nobody can
-# make us draw a 50,000-pixel image; 600 is the email's chart, 120 a sparkline for a digest row.
-CHART_SIZES = {600: (600, 220, 36, True), 120: (120, 32, 3, False)}
 CHART_MAX_AGE_S = 300  # a price change shows within minutes; a mail client's reloads cost nothing
 
 

@@ -15,6 +15,7 @@ from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Subquery,
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 
+from listings.charts import SPARKLINE_WIDTH
 from listings.formatting import money
 from listings.models import PricePoint
 from notifications import links
@@ -91,7 +92,7 @@ def price_trends(windows: Mapping[int, Window]) -> dict[int, list[PriceTrend]]:
                 was=Decimal(was),
                 now=now,
                 url=links.absolute(path),
-                sparkline_url=links.absolute(f"{path}chart.png?w=spark"),
+                sparkline_url=links.absolute(f"{path}chart.png?w={SPARKLINE_WIDTH}"),
             )
         )
     for user_trends in trends.values():

@@ -38,7 +38,7 @@ def test_pages_work_without_csp_violations(live_server, page: Page):
     expect(page.locator("#id_min_deal_score_value")).to_have_text("80%")
     expect(page.locator("#id_has_min_deal_score")).to_be_checked()
 
-    for path in ("/notifications/settings/", "/accounts/profile/", "/alerts/"):
+    for path in ("/notifications/settings/", "/accounts/profile/", "/alerts/", "/watchlist/"):
         page.goto(f"{live_server.url}{path}")
         page.wait_for_load_state("networkidle")
     assert errors == []

@@ -70,3 +70,13 @@ def test_watch_then_a_drop_posted_through_ingest_reaches_history_and_the_watchli
     page.reload()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     expect(page.locator(".card.listing").first).to_be_visible()
+
+    # Remove reads as a link on the white card (not white on white), and Undo brings the card back.
+    remove = page.locator(".card.listing").first.get_by_role("button", name="Remove")
+    assert remove.evaluate("b => getComputedStyle(b).color") != "rgb(255, 255, 255)"
+    remove.click()
+    expect(page.get_by_text("Removed “ThinkPad T14 laptop”")).to_be_visible()
+    undo = page.get_by_role("button", name="Undo")
+    assert undo.evaluate("b => getComputedStyle(b).color") != "rgb(255, 255, 255)"
+    undo.click()
+    expect(page.locator(".card.listing").filter(has_text="ThinkPad T14 laptop")).to_be_visible()

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from listings.models import PricePoint
 from notifications import digest_sections, digests
@@ -73,7 +74,10 @@ def test_a_digest_with_only_price_trends_is_sent_with_change_and_sparkline(postm
     assert "Old moved one" not in text and "Round trip" not in text and "Top deals" not in text
     html = message["HtmlBody"]
     site = settings.SITE_URL.rstrip("/")
-    assert f'src="{site}/listings/{t14.pk}/chart.png?w=spark"' in html and "Price trends for your watched items" in html
+    assert f'src="{site}/listings/{t14.pk}/chart.png?w=120"' in html and "Price trends for your watched items" in html
+    # The sparkline the email points at is one the site draws.
+    sparkline = Client().get(f"/listings/{t14.pk}/chart.png?w=120")
+    assert sparkline.status_code == 200 and sparkline["Content-Type"] == "image/png"
     digest = Digest.objects.get()
     assert (digest.status, digest.deal_count) == ("sent", 0)
 
@@ -144,5 +148,5 @@ def test_the_digest_preview_shows_price_trends(client, postmark_peer):
     client.force_login(user)
     page = client.get("/notifications/digest/preview/").content.decode()
     assert "Price trends for your watched items" in page and "$380 → $300" in page
-    assert f"/listings/{listing.pk}/chart.png?w=spark" in page
+    assert f"/listings/{listing.pk}/chart.png?w=120" in page
     assert Digest.objects.count() == 0 and postmark_peer.requests == []

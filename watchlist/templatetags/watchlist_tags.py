@@ -3,6 +3,7 @@
 {% load watchlist_tags %}
 {% watched_items page.object_list as watched %}   one query for the whole page (none when signed out)
 {% watch_button listing watched %}                 "Watch" with an optional target, or "Watching · target $320"
+{% watch_button listing watched compact=True %}    the same on one row, for a card
 """
 
 from django import template
@@ -26,9 +27,11 @@ def watched_items(context, listings) -> dict:
 
 
 @register.inclusion_tag("watchlist/_watch_button.html", takes_context=True)
-def watch_button(context, listing, watched: dict | None = None) -> dict:
+def watch_button(context, listing, watched: dict | None = None, compact: bool = False) -> dict:
+    """`compact`: one row for a browse card (no visible label or help); the listing page shows both."""
     request = context["request"]
     return {
+        "compact": compact,
         "listing": listing,
         "item": (watched or {}).get(listing.pk),
         "form": TargetForm(prefix_id=f"w{listing.pk}_"),
