@@ -20,6 +20,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import User
+from dealalerts.benchmarks import QueryCounter
 from listings.demo import generate
 from listings.ingest import ingest_listings
 from listings.models import Listing
@@ -31,15 +32,6 @@ from notifications.tasks import send_digests
 PREFIX = "bench-digest"
 CREATE_BATCH = 5000
 ZONES = ["America/Los_Angeles", "America/Denver", "America/Chicago", "America/New_York", "Pacific/Honolulu"]
-
-
-class QueryCounter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
 
 
 class Command(BaseCommand):

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from dealalerts.benchmarks import QueryCounter
 from dealalerts.db import update_rows
 from listings.demo import generate
 from listings.ingest import ingest_listings
@@ -38,15 +39,6 @@ PREFIX = "bench-watch"
 CREATE_BATCH = 10_000
 ZONES = ["America/Los_Angeles", "America/Denver", "America/Chicago", "America/New_York", "Pacific/Honolulu"]
 CENT = Decimal("0.01")
-
-
-class QueryCounter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
 
 
 class Rollback(Exception):
