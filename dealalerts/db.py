@@ -77,11 +77,7 @@ def update_rows(
     table = quote(opts.db_table)
     assignments = ", ".join(f"{quote(f.column)} = {typed(f)}" for f in columns)
     id_ref = "CAST(v.id AS bigint)" if postgres else "v.id"
-    conditions = [f"{table}.{quote(opts.pk.column)} = {id_ref}"]
-    for name, value in (only_where or {}).items():
-        field = opts.get_field(name)
-        conditions.append(f"{table}.{quote(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
+    conditions = [f"{table}.{quote(opts.pk.column)} = {id_ref}", *_still(opts, only_where or {}, params)]
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH v ({', '.join(quote(n) for n in names)}) AS (VALUES {placeholders}) "
@@ -89,6 +85,20 @@ def update_rows(
             params,
         )
         return cursor.rowcount
+
+
+def _still(opts, only_where: dict, params: list) -> list[str]:
+    """`only_where`'s conditions ("the row still has this status"); their values go onto `params`."""
+    conditions = []
+    for name, value in only_where.items():
+        field = opts.get_field(name)
+        conditions.append(f"{quote_name(opts.db_table)}.{quote_name(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    return conditions
+
+
+def quote_name(name: str) -> str:
+    return connection.ops.quote_name(name)
 
 
 # Types whose adapted values psycopg cannot put in a typed array parameter (they arrive as text).
@@ -130,11 +140,7 @@ def _update_rows_from_arrays(model: type[models.Model], rows: list[dict], column
     params: list = [[row["id"] for row in rows]]
     params += [_column(f, [row[f.name] for row in rows]) for f in columns]
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
-    conditions = [f"{table}.{quote(opts.pk.column)} = v.id"]
-    for name, value in only_where.items():
-        field = opts.get_field(name)
-        conditions.append(f"{table}.{quote(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
+    conditions = [f"{table}.{quote(opts.pk.column)} = v.id", *_still(opts, only_where, params)]
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET {assignments} FROM unnest({', '.join(casts)}) AS v ({', '.join(names)}) "
