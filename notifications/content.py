@@ -87,7 +87,8 @@ def deal_message(notification: Notification, channel: str, key: str, *, delivery
         footer=f"{listing.get_source_display()} · {_alerts(notification)}",
         timestamp=notification.created_at,
         score=listing.deal_score,
-        topic=f"listing-{listing.pk}",
+        # One topic per piece of news: a price drop must not replace the listing's match on the device.
+        topic=f"listing-{listing.pk}" if notification.news == "match" else f"listing-{listing.pk}-{notification.news}",
         headline=headline,
         news=NEWS_WORDS.get(notification.kind, "") if headline else "",
         actions=deal_actions(notification),

@@ -27,8 +27,9 @@ self.addEventListener("push", (event) => {
     image: deal.image || undefined,
     data: { url: deal.url || "/", listing_id: deal.listing_id || null, links: links },
     actions: [{ action: "view", title: "View deal" }].concat(extra.map((a) => ({ action: a.action, title: a.title }))),
-    // The same listing again replaces its unread notification, as the push service's Topic does.
-    tag: deal.listing_id ? "listing-" + deal.listing_id : undefined,
+    // The same news again replaces its unread notification, as the push service's Topic does; a
+    // price drop does not replace the match of the same listing.
+    tag: deal.tag || (deal.listing_id ? "listing-" + deal.listing_id : undefined),
     renotify: Boolean(deal.listing_id),
   };
   event.waitUntil(self.registration.showNotification(deal.title || "Deal Alerts", options));

@@ -2,18 +2,17 @@
 
 The three things people hate about price alerts elsewhere, and the rule here against each:
 
-- Alerts on every ±$0.01 nudge. Without a target, "any drop" means a real one: at least
-  `MIN_DROP_FRACTION` (2%) *and* `MIN_DROP_AMOUNT` ($1) under the price when it was watched.
+- Alerts on every ±$0.01 nudge. A drop is news only when it is a real one: at least
+  `MIN_DROP_FRACTION` (2%) *and* `MIN_DROP_AMOUNT` ($1) under "was", the highest price since the
+  user last heard (the price when they watched, at first). With a target, the price must also be at
+  or below it; without one, any real drop is news.
 - Alerts that fire once and never again. After an alert the item is not dead: a new low at least
-  `NEW_LOW_FRACTION` (5%) under the last alerted price is news again, and so is the price falling
-  back to the target after it rose past it by `REARM_FRACTION` (5%, at least $1): the item re-arms.
+  `NEW_LOW_FRACTION` (5%, and $1) under the last alerted price is news again, and so is a real drop
+  after the price rose back past the target (without one: past the last alerted price) by
+  `REARM_FRACTION` (5%, at least $1): the item re-arms.
 - Alerts that flap when a seller moves the price around the target. Between the target and the
   re-arm line nothing happens, whichever way the price goes; and never two alerts for one item on
   one local day.
-
-The line an armed item alerts at is its target, or without one the watched price less the minimum
-drop. Reaching a target is the user's own line, so it needs no minimum of its own (the target is
-below the price when set). "Was" in the message is the highest price since the user last heard.
 """
 
 from dataclasses import dataclass, replace
@@ -42,15 +41,14 @@ class Watch:
 
     @property
     def alert_line(self) -> Decimal:
-        """An armed item alerts at or below this price."""
-        if self.threshold is not None:
-            return self.threshold
-        return (self.added_price - minimum_drop(self.added_price)).quantize(CENT)
+        """An armed item alerts at or below this price: a real drop from "was", and the target if any."""
+        line = (self.reference_price - minimum_drop(self.reference_price)).quantize(CENT)
+        return min(line, self.threshold) if self.threshold is not None else line
 
     @property
     def rearm_line(self) -> Decimal:
-        """An alerted item re-arms above this price."""
-        base = self.threshold if self.threshold is not None else self.added_price
+        """An alerted item re-arms above this price: the target, or the last alerted price, plus a margin."""
+        base = self.threshold if self.threshold is not None else (self.last_alert_price or self.added_price)
         return base + max(base * REARM_FRACTION, REARM_AMOUNT)
 
     @property
@@ -72,10 +70,10 @@ class PriceDrop:
 
     @property
     def percent(self) -> int:
-        """How much it fell, in whole percent (at least 1)."""
+        """How much it fell, in whole percent (a real drop is at least 2%)."""
         if not self.was:
             return 0
-        return max(1, int(((self.was - self.price) / self.was * 100).quantize(Decimal(1), ROUND_HALF_UP)))
+        return int(((self.was - self.price) / self.was * 100).quantize(Decimal(1), ROUND_HALF_UP))
 
     @property
     def urgent(self) -> bool:

@@ -102,6 +102,7 @@ def payload(message: Message, icon: str) -> bytes:
         "image": message.image,
         "url": message.link,
         "listing_id": int(listing_id) if listing_id.isdigit() else None,
+        "tag": message.topic,  # the same news again replaces its unread notification; other news does not
         # Buttons beside "View deal" (static/sw.js): ("Watch", url) → {"action": "watch", "title", "url"}.
         "actions": [{"action": slugify(label), "title": label, "url": url} for label, url in message.actions],
     }

@@ -67,10 +67,11 @@ def test_a_deal_reaches_both_devices_and_each_decrypts_it(webpush_peer, settings
     assert len({p.token for p in pushes}) == 2 and not webpush_peer.refusals
     for pushed in pushes:
         deal = pushed.payload
-        assert set(deal) == {"title", "body", "icon", "image", "url", "listing_id", "actions"}
+        assert set(deal) == {"title", "body", "icon", "image", "url", "listing_id", "actions", "tag"}
         watch_url = f"https://deals.example.com/watchlist/watch/{notification.listing_id}/"
         assert deal["actions"] == [{"action": "watch", "title": "Watch", "url": watch_url}]
         assert deal["title"] == "ThinkPad T14 - $300" and deal["listing_id"] == notification.listing_id
+        assert deal["tag"] == f"listing-{notification.listing_id}" and pushed.topic == deal["tag"]
         assert deal["body"].startswith("Deal score: 50%") and "Why: “Cheap ThinkPads”" in deal["body"]
         assert deal["url"].startswith("https://deals.example.com/notifications/c/")
         assert deal["image"] == "https://img.example.com/t14.jpg" and deal["icon"].endswith(".svg")

@@ -137,6 +137,9 @@ def test_the_drop_push_is_titled_by_the_headline_and_offers_stop_watching(site, 
     assert deal["body"].startswith("Was: $380 · Now: $310 · Your target: $320")
     assert deal["url"].startswith(f"{SITE}/notifications/c/")
     assert deal["actions"] == [{"action": "stop-watching", "title": "Stop watching", "url": stop_url_of(notification)}]
+    # Other news than the listing's match: its own tag and Topic, so neither replaces the other on the device.
+    assert deal["tag"] == f"listing-{notification.listing_id}-drop:310.00"
+    assert pushed.topic != f"listing-{notification.listing_id}" and len(pushed.topic) <= 32
 
 
 @pytest.mark.django_db

@@ -1,5 +1,6 @@
 """The price-drop rules: when a watched price is news, and the three ways other trackers get it wrong."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal as D
 
@@ -94,44 +95,71 @@ def test_wording_of_a_drop_without_target_and_of_a_new_low():
     assert drop_headline("Bike", told[0]) == "Bike dropped to $90 (−10%, was $100)"
 
 
-prices = st.lists(
-    st.decimals(min_value=D("1"), max_value=D("500"), places=2, allow_nan=False, allow_infinity=False),
+prices = st.decimals(min_value=D("1"), max_value=D("500"), places=2, allow_nan=False, allow_infinity=False)
+# A step: a new price, or the user changing the target (None: any drop) at the current price.
+steps = st.lists(
+    st.one_of(
+        prices.map(lambda p: ("price", p)),
+        st.one_of(st.none(), st.decimals(min_value=D("0.5"), max_value=D("0.99"), places=2)).map(
+            lambda f: ("target", f)
+        ),
+    ),
     min_size=1,
     max_size=40,
 )
 
 
-@given(
-    start=st.decimals(min_value=D("5"), max_value=D("500"), places=2),
-    target_fraction=st.one_of(st.none(), st.decimals(min_value=D("0.5"), max_value=D("0.99"), places=2)),
-    sequence=prices,
-    per_day=st.integers(min_value=1, max_value=4),
-)
-def test_alerts_never_outnumber_new_lows_and_rearms_and_never_two_a_day(start, target_fraction, sequence, per_day):
-    threshold = (start * target_fraction).quantize(D("0.01")) if target_fraction else None
-    if threshold is not None and threshold <= 0:
-        threshold = None
-    watch = Watch(added_price=start, reference_price=start, lowest_price=start, threshold=threshold)
+@given(start=st.decimals(min_value=D("5"), max_value=D("500"), places=2), sequence=steps, per_day=st.integers(1, 4))
+def test_every_alert_is_a_real_drop_a_new_low_or_after_a_rearm_and_never_two_a_day(start, sequence, per_day):
+    watch = Watch(added_price=start, reference_price=start, lowest_price=start)
+    price, seen = start, [start]
     alerts_by_day: dict[date, int] = {}
-    rearms = new_lows = 0
-    last_alert = None
-    for i, price in enumerate(sequence):
+    rearms = retargets = armed_alerts = 0
+    for i, (kind, value) in enumerate(sequence):
         day = DAY + timedelta(days=i // per_day)
-        was_sent = watch.alert_sent
-        watch, drop = on_price(watch, price, day)
-        if was_sent and not watch.alert_sent:
+        if kind == "target":  # as services.set_threshold does: a new target starts armed from today's price
+            threshold = (price * value).quantize(D("0.01")) if value is not None else None
+            watch = replace(watch, threshold=threshold, alert_sent=False, reference_price=price)
+            retargets += 1
+            continue
+        before, price = watch, value
+        seen.append(price)
+        watch, drop = on_price(before, price, day)
+        assert watch.lowest_price == min(seen)
+        if before.alert_sent and not watch.alert_sent:
             rearms += 1
-        if drop:
-            alerts_by_day[day] = alerts_by_day.get(day, 0) + 1
-            if last_alert is not None and price < last_alert:
-                new_lows += 1
-            last_alert = price
-            # A drop is real: under the line, and under what it was.
-            assert drop.price < drop.was
-            if threshold is not None:
-                assert drop.price <= threshold
-            else:
-                assert start - drop.price >= max(start * D("0.02"), D("1")) or drop.new_low
-        assert watch.lowest_price == min([start, *sequence[: i + 1]])
-    assert all(n == 1 for n in alerts_by_day.values())
-    assert sum(alerts_by_day.values()) <= 1 + rearms + new_lows
+        if drop is None:
+            continue
+        alerts_by_day[day] = alerts_by_day.get(day, 0) + 1
+        assert drop.price == price < drop.was and drop.percent >= 2
+        if drop.new_low:  # a new low: at least 5% and $1 under the last alert
+            assert before.alert_sent and price <= before.last_alert_price * D("0.95")
+            assert before.last_alert_price - price >= D("1")
+        else:  # armed: a real drop from "was" (2% and $1), at or below the target when there is one
+            armed_alerts += 1
+            assert not before.alert_sent
+            assert drop.was - price >= max(drop.was * D("0.02"), D("1"))
+            assert before.threshold is None or price <= before.threshold
+        assert drop.urgent == (before.threshold is not None and price <= before.threshold)
+    assert all(n == 1 for n in alerts_by_day.values())  # never two in a day
+    # Arming happens once at the start and again only at a re-arm or a new target: no alert without one.
+    assert armed_alerts <= 1 + rearms + retargets
+
+
+def test_clearing_a_target_after_the_price_drifted_says_nothing_on_a_rise():
+    # Watched at $100 with a $50 target; the price drifts to $80; the target is cleared (any drop).
+    watch = replace(watching("100", "50"), lowest_price=D("80"))
+    watch = replace(watch, threshold=None, alert_sent=False, reference_price=D("80"))
+    assert on_price(watch, D("80.50"), DAY)[1] is None  # a rise is never news
+    assert on_price(watch, D("79.50"), DAY)[1] is None  # nor a nudge
+    assert on_price(watch, D("78.40"), DAY)[1].was == D("80")
+
+
+def test_a_drop_from_a_higher_price_is_news_without_a_target():
+    _, told = run(watching("100"), ["200", "150"])
+    assert [(d.price, d.was, d.percent) for d in told] == [(D("150"), D("200"), 25)]
+
+
+def test_a_target_just_under_the_price_still_needs_a_real_drop():
+    _, told = run(watching("100", "99.99"), ["99.98", "99.50", "98.00"])
+    assert [d.price for d in told] == [D("98.00")]
