@@ -52,6 +52,10 @@ class WatchlistItem(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "listing"], name="watchlist_item_once_per_user")]
         indexes = [
             models.Index(fields=["user", "price_threshold"], name="idx_watchlist_user_price"),
+            # The hourly re-check of drops held back by the one-a-day limit reads only recent alerts.
+            models.Index(
+                fields=["last_alerted_at"], condition=models.Q(sold_at__isnull=True), name="watchlist_recent_alerts"
+            ),
             # Ingestion finds a re-priced listing's watchers through the listing FK's own index.
         ]
 

@@ -62,16 +62,13 @@ def watch(user: User, listing: Listing | None, threshold: Decimal | None, *, now
     check_threshold(listing, threshold)
     now = now or timezone.now()
     with transaction.atomic():
-        # Serialises one user's adds, so two at once cannot pass the limit together.
-        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+        _lock_user(user)
         item = WatchlistItem.objects.filter(user=user, listing=listing).first()
         if item is not None:
-            _retarget(item, listing, threshold)
+            # Relisted since it sold: watch it afresh, as with a new target.
+            _retarget(item, listing, threshold, afresh=item.sold_at is not None)
             return item, False
-        if WatchlistItem.objects.filter(user=user).count() >= MAX_ITEMS_PER_USER:
-            raise WatchError(
-                "listing_id", f"Your watchlist is full ({MAX_ITEMS_PER_USER} items): remove one to watch this."
-            )
+        _check_room(user)
         item = WatchlistItem.objects.create(
             user=user,
             listing=listing,
@@ -85,6 +82,18 @@ def watch(user: User, listing: Listing | None, threshold: Decimal | None, *, now
         return item, True
 
 
+def _lock_user(user: User) -> None:
+    """Serialises one user's adds (watch, undo), so two at once cannot pass the limit together."""
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+
+
+def _check_room(user: User) -> None:
+    if WatchlistItem.objects.filter(user=user).count() >= MAX_ITEMS_PER_USER:
+        raise WatchError(
+            "listing_id", f"Your watchlist is full ({MAX_ITEMS_PER_USER} items): remove one to watch this."
+        )
+
+
 def set_threshold(item: WatchlistItem, threshold: Decimal | None) -> WatchlistItem:
     """Change an item's target (None: any drop); a new target starts armed from today's price."""
     if not item.listing.is_active:
@@ -96,13 +105,15 @@ def set_threshold(item: WatchlistItem, threshold: Decimal | None) -> WatchlistIt
     return item
 
 
-def _retarget(item: WatchlistItem, listing: Listing, threshold: Decimal | None) -> None:
-    if threshold == item.price_threshold:
+def _retarget(item: WatchlistItem, listing: Listing, threshold: Decimal | None, *, afresh: bool = False) -> None:
+    """A new target (or a relisted item) starts armed from today's price: "was" is today's price."""
+    if threshold == item.price_threshold and not afresh:
         return
+    item.sold_at = None
     item.price_threshold = threshold
     item.alert_sent = False
     item.reference_price = listing.price
-    item.save(update_fields=["price_threshold", "alert_sent", "reference_price"])
+    item.save(update_fields=["price_threshold", "alert_sent", "reference_price", "sold_at"])
 
 
 def unwatch(item: WatchlistItem) -> None:
@@ -110,12 +121,20 @@ def unwatch(item: WatchlistItem) -> None:
 
 
 def restore(user: User, snapshot: dict) -> WatchlistItem | None:
-    """Undo a removal: put the item back as it was (its history of alerts included)."""
+    """Undo a removal: put the item back as it was (its history of alerts included).
+
+    None when the listing is gone; WatchError when the list filled up meanwhile.
+    """
     listing = Listing.objects.filter(pk=snapshot["listing_id"]).first()
     if listing is None:
         return None
     fields = {k: v for k, v in snapshot.items() if k not in ("id", "user_id", "listing_id")}
-    item, _ = WatchlistItem.objects.get_or_create(user=user, listing=listing, defaults=fields)
+    with transaction.atomic():
+        _lock_user(user)
+        item = WatchlistItem.objects.filter(user=user, listing=listing).first()
+        if item is None:
+            _check_room(user)
+            item = WatchlistItem.objects.create(user=user, listing=listing, **fields)
     return item
 
 
@@ -129,6 +148,7 @@ ITEM_FIELDS = (
     "reference_price",
     "last_alert_price",
     "last_alerted_at",
+    "sold_at",
 )
 
 
@@ -153,6 +173,7 @@ class _Watcher:
     reference_price: Decimal
     last_alert_price: Decimal | None
     last_alerted_at: datetime | None
+    sold_at: datetime | None
     time_zone: object
     title: str
     price: Decimal
@@ -161,7 +182,7 @@ class _Watcher:
 
 
 def check_listings(listing_ids: list[int], *, now: datetime | None = None) -> Checked:
-    """Apply a batch of re-priced or sold listings to their watchers: four queries plus `notify`'s.
+    """Apply a batch of re-priced, sold or relisted listings to their watchers: three queries plus `notify`'s.
 
     The items are locked (in id order, so two batches never deadlock) and read with their users'
     zones, then their listings' current prices by primary key; running it twice, or for a stale
@@ -177,7 +198,7 @@ def check_listings(listing_ids: list[int], *, now: datetime | None = None) -> Ch
         # looked up per row by primary key: as a join, PostgreSQL hashed the whole user table.
         zone = User.objects.filter(pk=OuterRef("user_id")).annotate(name=Cast("time_zone", CharField()))
         rows = list(
-            WatchlistItem.objects.filter(listing_id__in=listing_ids, sold_at__isnull=True)
+            WatchlistItem.objects.filter(listing_id__in=listing_ids)
             .order_by("id")
             .select_for_update()
             .annotate(zone_name=Subquery(zone.values("name")))
@@ -194,8 +215,15 @@ def check_listings(listing_ids: list[int], *, now: datetime | None = None) -> Ch
         changed, sold, events = [], [], []
         for item in items:
             if not item.is_active:
-                sold.append(item)
-                events.append(_sold_event(item))
+                if item.sold_at is None:  # told once: the row lock keeps two batches from both telling
+                    item.sold_at = now
+                    changed.append(item)
+                    sold.append(item)
+                    events.append(_sold_event(item))
+                continue
+            if item.sold_at is not None:  # relisted: watched afresh from today's price, as a new target is
+                item.sold_at, item.alert_sent, item.reference_price = None, False, item.price
+                changed.append(item)
                 continue
             today = days.get(item.time_zone)
             if today is None:
@@ -209,8 +237,6 @@ def check_listings(listing_ids: list[int], *, now: datetime | None = None) -> Ch
             if drop:
                 events.append(_drop_event(item, drop))
         update_rows(WatchlistItem, [_row(i) for i in changed], ITEM_FIELDS)
-        if sold:
-            WatchlistItem.objects.filter(id__in=[i.id for i in sold]).update(sold_at=now)
         notify(events, now=now)
     return Checked(len(items), sum(1 for e in events if e.kind == Kind.PRICE_DROP), len(sold))
 

@@ -167,8 +167,13 @@ def watchlist_restore(request: HttpRequest) -> HttpResponse:
     elif not undo.claim(UNDO_KIND, request.user.pk, found[0]):
         said = "It is already back on your watchlist."
     else:
-        item = services.restore(request.user, found[1])
-        said = "Back on your watchlist." if item else "That listing is gone; it can't be put back."
+        try:
+            item = services.restore(request.user, found[1])
+        except services.WatchError as error:
+            undo.release(UNDO_KIND, request.user.pk, found[0])  # the user may make room and try again
+            said = error.message
+        else:
+            said = "Back on your watchlist." if item else "That listing is gone; it can't be put back."
     if not request.htmx or item is None:
         if request.htmx:
             return render(request, "watchlist/_removed.html", {"said": said})
@@ -201,10 +206,8 @@ def watch_listing(request: HttpRequest, listing_id: int) -> HttpResponse:
             messages.success(request, f"{said} “{listing.title}” · target {target}.")
             return redirect("watchlist:page")
     status = 400 if form.errors else 200
-    if request.htmx:
-        return render(
-            request, "watchlist/_watch_button.html", button_context(request, listing, None, form), status=status
-        )
+    if request.htmx:  # htmx swaps only a 2xx: errors come back as the button showing them
+        return render(request, "watchlist/_watch_button.html", button_context(request, listing, None, form))
     return render(request, "watchlist/watch.html", {"listing": listing, "item": item, "form": form}, status=status)
 
 

@@ -138,3 +138,38 @@ def test_a_new_low_held_back_by_the_one_a_day_limit_is_told_the_next_day(django_
     assert news(dana)[1][2] == "ThinkPad T14 dropped to $250 (−19%, was $310) — below your $320 target, a new low"
     task = PeriodicTask.objects.get(task="watchlist.recheck_recent_alerts")
     assert task.enabled and task.interval.period == "hours"
+
+
+@pytest.mark.django_db
+def test_a_relisted_listing_is_watched_afresh(post):
+    post(external_id="bike", title="Trek bike", price="400.00", category="bikes")
+    listing = WatchlistItem._meta.get_field("listing").related_model.objects.get(external_id="bike")
+    dana = UserFactory()
+    services.watch(dana, listing, Decimal("300"))
+    post(external_id="bike", title="Trek bike", price="400.00", category="bikes", is_active=False)
+    assert WatchlistItem.objects.get().status == Status.SOLD
+    # The seller lists it again, cheaper: the item is watched again from that price, not told "sold" again.
+    post(external_id="bike", title="Trek bike", price="380.00", category="bikes")
+    item = WatchlistItem.objects.get()
+    assert (item.sold_at, item.status, item.reference_price) == (None, Status.WATCHING, Decimal("380.00"))
+    post(external_id="bike", title="Trek bike", price="290.00", category="bikes")
+    assert [k for k, _, _, _ in news(dana)] == [Kind.LISTING_SOLD, Kind.PRICE_DROP]
+
+
+@pytest.mark.django_db
+def test_undo_cannot_pass_the_limit(monkeypatch):
+    from watchlist import models as watch_models
+
+    monkeypatch.setattr(services, "MAX_ITEMS_PER_USER", 1)
+    monkeypatch.setattr(watch_models, "MAX_ITEMS_PER_USER", 1)
+    dana = UserFactory()
+    first, _ = services.watch(dana, ListingFactory(price=Decimal(100)), None)
+    snapshot = {
+        "listing_id": first.listing_id,
+        **{f: getattr(first, f) for f in ("created_at", "added_price", "lowest_price", "reference_price")},
+    }
+    services.unwatch(first)
+    services.watch(dana, ListingFactory(price=Decimal(100)), None)
+    with pytest.raises(services.WatchError, match="full"):
+        services.restore(dana, snapshot)
+    assert WatchlistItem.objects.filter(user=dana).count() == 1
