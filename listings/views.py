@@ -1,3 +1,4 @@
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, render
@@ -6,7 +7,7 @@ from django.views.decorators.cache import cache_control
 
 from accounts.geo import lookup_zip
 
-from .charts import CHART_SIZES, chart_png, price_chart
+from .charts import CHART_SIZES, EMAIL_CHART_WIDTH, chart_png, price_chart
 from .filters import DEFAULT_RADIUS_MI, ListingFilter
 from .models import Listing, ListingView
 from .selectors import categories_in_tree_order
@@ -75,17 +76,24 @@ def listing_chart_png(request, pk: int):
 
     Two queries whatever the history's length: the listing, then its price points.
     """
-    width = request.GET.get("w", "600")
-    if not width.isdigit() or int(width) not in CHART_SIZES:
-        sizes = ", ".join(str(w) for w in CHART_SIZES)
-        return HttpResponseBadRequest(f"w must be one of {sizes}.", content_type="text/plain; charset=utf-8")
-    width_px, height_px, pad, labels = CHART_SIZES[int(width)]
+    width = request.GET.get("w", str(EMAIL_CHART_WIDTH))
+    sizes = {str(w): size for w, size in CHART_SIZES.items()}
+    if width not in sizes:
+        return HttpResponseBadRequest(f"w must be one of {', '.join(sizes)}.", content_type="text/plain; charset=utf-8")
+    width_px, height_px, pad, labels = sizes[width]
     listing = Listing.objects.filter(pk=pk).values("price", "first_seen_at").first()
     if listing is None:
         raise Http404("No such listing.")
     history = list(Listing(pk=pk).price_points.values_list("recorded_at", "price"))
-    # A listing stored before its first price point still has a price: draw it flat.
-    chart = price_chart(
-        history or [(listing["first_seen_at"], listing["price"])], timezone.now(), width_px, height_px, pad
-    )
-    return HttpResponse(chart_png(chart, labels=labels), content_type="image/png")
+    # Drawing is the cost (tens of ms for a long history), so an image is drawn once per history and
+    # size for as long as browsers may keep it: a mail merge of thousands of drops draws each once.
+    key = f"listing-chart:{pk}:{width}:{len(history)}:{history[-1][0].timestamp() if history else 0}"
+    png = cache.get(key)
+    if png is None:
+        # A listing stored before its first price point still has a price: draw it flat.
+        chart = price_chart(
+            history or [(listing["first_seen_at"], listing["price"])], timezone.now(), width_px, height_px, pad
+        )
+        png = chart_png(chart, labels=labels)
+        cache.set(key, png, CHART_MAX_AGE_S)
+    return HttpResponse(png, content_type="image/png")

@@ -43,7 +43,7 @@ def test_the_chart_is_a_png_at_twice_the_email_size_public_and_cached_for_minute
 def test_the_sparkline_variant_is_120_by_32_shown_and_anything_else_is_a_400_naming_w():
     listing = with_history(["380.00", "310.00"])
     assert png(Client().get(f"/listings/{listing.pk}/chart.png?w=120")).size == (240, 64)
-    for bad in ("121", "50000", "-1", "abc", ""):
+    for bad in ("121", "50000", "-1", "abc", "", "²", "١٢٠", "120 ", "0120"):
         response = Client().get(f"/listings/{listing.pk}/chart.png", {"w": bad})
         assert response.status_code == 400, bad
         assert "w must be one of 600, 120" in response.content.decode()
@@ -75,3 +75,12 @@ def test_the_png_draws_the_svgs_step_line_where_the_svg_has_it():
     # Halfway between the two prices, nothing is drawn on the line's right end: a step, not a slope.
     middle_y = int(chart.path[0][1] + chart.path[-1][1])  # (y0 + y1) / 2, doubled
     assert image.getpixel((int(chart.path[-1][0] * 2) - 4, middle_y)) != (0x0B, 0x6B, 0xCB)
+
+
+@pytest.mark.django_db
+def test_a_chart_is_drawn_once_per_history_and_again_when_the_price_changes():
+    listing = with_history(["380.00", "310.00"])
+    first = Client().get(f"/listings/{listing.pk}/chart.png").content
+    assert Client().get(f"/listings/{listing.pk}/chart.png").content == first
+    PricePoint.objects.create(listing=listing, price="250.00", recorded_at=listing.first_seen_at + timedelta(days=3))
+    assert Client().get(f"/listings/{listing.pk}/chart.png").content != first
