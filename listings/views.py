@@ -1,3 +1,5 @@
+import hashlib
+
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
@@ -87,13 +89,12 @@ def listing_chart_png(request, pk: int):
     history = list(Listing(pk=pk).price_points.values_list("recorded_at", "price"))
     # Drawing is the cost (tens of ms for a long history), so an image is drawn once per history and
     # size for as long as browsers may keep it: a mail merge of thousands of drops draws each once.
-    key = f"listing-chart:{pk}:{width}:{len(history)}:{history[-1][0].timestamp() if history else 0}"
+    drawn = history or [(listing["first_seen_at"], listing["price"])]
+    key = f"listing-chart:{width}:{hashlib.sha256(repr(drawn).encode()).hexdigest()}"
     png = cache.get(key)
     if png is None:
         # A listing stored before its first price point still has a price: draw it flat.
-        chart = price_chart(
-            history or [(listing["first_seen_at"], listing["price"])], timezone.now(), width_px, height_px, pad
-        )
+        chart = price_chart(drawn, timezone.now(), width_px, height_px, pad)
         png = chart_png(chart, labels=labels)
         cache.set(key, png, CHART_MAX_AGE_S)
     return HttpResponse(png, content_type="image/png")
