@@ -1,6 +1,6 @@
 """The producers' entry point: what they found (`DealEvent`, saying where from) and `notify`.
 
-Producers (alerts, watchlist; later recommendations) import only this module. They call `notify`
+Producers (alerts, watchlist; later recommendations) import only this module (`Kind` included). They call `notify`
 inside the transaction that records what they found; it reads preferences, asks the policy, and
 writes the outbox (notifications and their deliveries) in that same transaction. Workers then
 `delivery.deliver` the outbox rows.
@@ -234,3 +234,6 @@ def _merge_sources(notification: Notification, sources: list[dict]) -> bool:
     added = [s for s in _dedupe_sources(sources) if _source_key(s) not in known]
     notification.sources = notification.sources + added
     return bool(added)
+
+
+__all__ = ["DealEvent", "Kind", "RuleSource", "WatchSource", "notify"]

@@ -20,8 +20,7 @@ from accounts.models import User
 from dealalerts.db import update_rows
 from listings.formatting import money
 from listings.models import Listing
-from notifications.events import DealEvent, WatchSource, notify
-from notifications.models import Kind, Notification
+from notifications.events import DealEvent, Kind, WatchSource, notify
 
 from . import links, price_drops
 from .models import MAX_ITEMS_PER_USER, WatchlistItem
@@ -334,15 +333,10 @@ def _sold_event(item: _Watcher) -> DealEvent:
     )
 
 
-def notifications_of(item: WatchlistItem):
-    """The price-drop and sold notifications sent about an item, newest first (its alert history)."""
-    return Notification.objects.filter(user_id=item.user_id, listing_id=item.listing_id).exclude(news="match")
-
-
 def snapshot(item: WatchlistItem) -> dict:
     """The item's fields as JSON-ready values, for `restore` (an Undo token carries them)."""
     fields = {"listing_id": item.listing_id, "created_at": item.created_at.isoformat()}
-    for name in (*ITEM_FIELDS, "sold_at"):
+    for name in ITEM_FIELDS:
         value = getattr(item, name)
         fields[name] = value.isoformat() if isinstance(value, datetime) else (str(value) if value is not None else None)
     fields["alert_sent"] = item.alert_sent
