@@ -1,12 +1,13 @@
 """The signed "Stop watching" link a price-drop message carries: it works from an email, with no session.
 
-The token names a watch by (user, listing), the pair a watchlist holds once, so a link from an old
-email still stops the user's current watch of that listing if they watched it again. It is signed
-with its own salt (a token made for another purpose never passes) and expires: a link forwarded or
-found months later removes nothing.
+The token names one watch: the item and when it was made. A link from an old email therefore stops
+only the watch it was about: after the user removed it and watched the listing again (perhaps with
+another target), the old link says the watch is gone and leaves the new one alone. It is signed with
+its own salt (a token made for another purpose never passes) and expires: a link forwarded or found
+months later removes nothing.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from django.conf import settings
@@ -22,21 +23,26 @@ def _signer() -> signing.TimestampSigner:
     return signing.TimestampSigner(salt=STOP_SALT)
 
 
-def stop_token(user_id: int, listing_id: int) -> str:
-    return _signer().sign(f"{user_id}.{listing_id}")
+def made_at(created_at: datetime) -> int:
+    """A watch's creation time as the token carries it: whole microseconds since the epoch."""
+    return round(created_at.timestamp() * 1_000_000)
+
+
+def stop_token(item_id: int, created_at: datetime) -> str:
+    return _signer().sign(f"{item_id}.{made_at(created_at)}")
 
 
 def watch_from_stop_token(token: str) -> tuple[int, int] | None:
-    """(user_id, listing_id) of a good token; None when it is damaged, forged or expired."""
+    """(item_id, made_at) of a good token; None when it is damaged, forged or expired."""
     try:
-        user_id, listing_id = _signer().unsign(token, max_age=STOP_MAX_AGE).split(".")
-        return int(user_id), int(listing_id)
+        item_id, created = _signer().unsign(token, max_age=STOP_MAX_AGE).split(".")
+        return int(item_id), int(created)
     except (signing.BadSignature, ValueError):  # SignatureExpired is a BadSignature
         return None
 
 
-def stop_url(user_id: int, listing_id: int) -> str:
-    return f"{_stop_prefix(settings.SITE_URL)}{stop_token(user_id, listing_id)}/"
+def stop_url(item_id: int, created_at: datetime) -> str:
+    return f"{_stop_prefix(settings.SITE_URL)}{stop_token(item_id, created_at)}/"
 
 
 @cache

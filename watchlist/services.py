@@ -173,6 +173,7 @@ class _Watcher:
     last_alert_price: Decimal | None
     last_alerted_at: datetime | None
     sold_at: datetime | None
+    created_at: datetime
     time_zone: object
     title: str
     price: Decimal
@@ -201,7 +202,7 @@ def check_listings(listing_ids: list[int], *, now: datetime | None = None) -> Ch
             .order_by("id")
             .select_for_update()
             .annotate(zone_name=Subquery(zone.values("name")))
-            .values_list("id", "user_id", "listing_id", *ITEM_FIELDS, "zone_name")
+            .values_list("id", "user_id", "listing_id", *ITEM_FIELDS, "created_at", "zone_name")
         )
         listings = {
             pk: fields
@@ -314,7 +315,7 @@ def _drop_event(item: _Watcher, drop: price_drops.PriceDrop) -> DealEvent:
             item_id=item.id,
             headline=drop_headline(item.title, drop, currency),
             facts=tuple(facts),
-            stop_url=links.stop_url(item.user_id, item.listing_id),
+            stop_url=links.stop_url(item.id, item.created_at),
         ),
         kind=Kind.PRICE_DROP,
         urgent=drop.urgent,
@@ -327,7 +328,7 @@ def _sold_event(item: _Watcher) -> DealEvent:
     return DealEvent(
         user_id=item.user_id,
         listing_id=item.listing_id,
-        source=WatchSource(item_id=item.id, headline=headline, stop_url=links.stop_url(item.user_id, item.listing_id)),
+        source=WatchSource(item_id=item.id, headline=headline, stop_url=links.stop_url(item.id, item.created_at)),
         kind=Kind.LISTING_SOLD,
         news="sold",
     )

@@ -233,8 +233,10 @@ def stop_watching(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request, "watchlist/stop.html", {"invalid": True, "watchlist_url": reverse("watchlist:page")}, status=400
         )
-    user_id, listing_id = found
-    item = WatchlistItem.objects.filter(user_id=user_id, listing_id=listing_id).select_related("listing").first()
+    item_id, made_at = found
+    item = WatchlistItem.objects.filter(pk=item_id).select_related("listing").first()
+    if item is not None and links.made_at(item.created_at) != made_at:
+        item = None  # not the watch the link was about (removed, and the id taken by another): leave it
     context = {"token": token, "item": item, "watchlist_url": reverse("watchlist:page")}
     if item is not None and request.method == "POST":
         services.unwatch(item)

@@ -19,14 +19,14 @@ def watching(title: str = "ThinkPad T14", **user):
 
 
 def stop_path(item) -> str:
-    return "/" + links.stop_url(item.user_id, item.listing_id).split("://", 1)[1].split("/", 1)[1]
+    return "/" + links.stop_url(item.pk, item.created_at).split("://", 1)[1].split("/", 1)[1]
 
 
 @pytest.mark.django_db
 def test_opening_the_link_asks_and_changes_nothing_then_posting_removes_the_item(settings):
     settings.SITE_URL = "https://deals.example.com"
     _, item = watching()
-    url = links.stop_url(item.user_id, item.listing_id)
+    url = links.stop_url(item.pk, item.created_at)
     assert url.startswith("https://deals.example.com/watchlist/stop/")
     client = Client()  # not signed in: the link is the authority
 
@@ -56,12 +56,12 @@ def test_a_second_click_says_the_item_is_already_off_the_watchlist():
 @pytest.mark.django_db
 def test_a_damaged_expired_or_other_purposes_token_is_a_friendly_400_and_removes_nothing(monkeypatch):
     _, item = watching()
-    good = links.stop_token(item.user_id, item.listing_id)
+    good = links.stop_token(item.pk, item.created_at)
     unsubscribe = signing.Signer(salt="notifications.unsubscribe").sign(f"{item.user_id}.{item.listing_id}")
     mailed = time.time() - links.STOP_MAX_AGE.total_seconds() - 60  # ninety days and a minute ago
     with monkeypatch.context() as past:
         past.setattr(signing.time, "time", lambda: mailed)
-        expired = links.stop_token(item.user_id, item.listing_id)
+        expired = links.stop_token(item.pk, item.created_at)
     damaged = good[:-1] + ("A" if good[-1] != "A" else "B")
     for token in (damaged, "nonsense", unsubscribe, expired):
         for method in ("get", "post"):
@@ -73,11 +73,22 @@ def test_a_damaged_expired_or_other_purposes_token_is_a_friendly_400_and_removes
 
 @pytest.mark.django_db
 def test_a_token_forged_to_name_another_users_item_is_a_400_and_their_item_stays():
-    dana, mine = watching(email="dana@example.com")
+    _, mine = watching(email="dana@example.com")
     _, theirs = watching(email="sam@example.com")
-    token = links.stop_token(dana.pk, mine.listing_id)
+    token = links.stop_token(mine.pk, mine.created_at)
     _, timestamp, signature = token.split(":")
-    forged = f"{theirs.user_id}.{theirs.listing_id}:{timestamp}:{signature}"
+    forged = f"{theirs.pk}.{links.made_at(theirs.created_at)}:{timestamp}:{signature}"
     response = Client().post(f"/watchlist/stop/{forged}/")
     assert response.status_code == 400
     assert WatchlistItem.objects.filter(pk=theirs.pk).exists() and WatchlistItem.objects.filter(pk=mine.pk).exists()
+
+
+@pytest.mark.django_db
+def test_an_old_link_leaves_a_later_watch_of_the_same_listing_alone():
+    owner, item = watching()
+    old = stop_path(item)
+    services.unwatch(item)
+    again, _ = services.watch(owner, item.listing, Decimal(300))
+    response = Client().post(old)
+    assert response.status_code == 200 and "Already off your watchlist" in response.content.decode()
+    assert WatchlistItem.objects.filter(pk=again.pk, price_threshold=Decimal(300)).exists()
