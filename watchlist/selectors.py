@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, ExpressionWrapper, F, Prefetch, QuerySet, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, DecimalField, ExpressionWrapper, F, FloatField, Prefetch, QuerySet, Value, When
+from django.db.models.functions import Cast, Coalesce
 
 from accounts.models import User
 from listings.models import Category, PricePoint
@@ -70,12 +70,14 @@ def watchlist_items(user: User, query: WatchlistQuery = WatchlistQuery()) -> Que
         .select_related("listing", "listing__category")
         .annotate(
             change=change,
-            change_percent=ExpressionWrapper(
-                Case(
-                    When(added_price=0, then=Value(Decimal(0))),
-                    default=(F("listing__price") - F("added_price")) * 100 / F("added_price"),
-                ),
-                output_field=DecimalField(),
+            # For sorting. In floats: SQLite stores whole-dollar decimals as integers and would divide
+            # them as integers (−30% for −30.8%).
+            change_percent=Case(
+                When(added_price=0, then=Value(0.0)),
+                default=Cast(F("listing__price") - F("added_price"), FloatField())
+                * Value(100.0)
+                / Cast(F("added_price"), FloatField()),
+                output_field=FloatField(),
             ),
             listed_at=Coalesce("listing__posted_at", "listing__first_seen_at"),
         )
@@ -104,10 +106,7 @@ def at_or_below(item: WatchlistItem) -> bool:
 
 
 def change_percent(item: WatchlistItem) -> Decimal:
-    """The change since added as a percent of the price then (the selector's annotation when present)."""
-    annotated = getattr(item, "change_percent", None)
-    if annotated is not None:
-        return Decimal(annotated)
+    """The change since added as a percent of the price then, exactly (the annotation is for sorting)."""
     if not item.added_price:
         return Decimal(0)
     return (item.listing.price - item.added_price) * 100 / item.added_price

@@ -53,6 +53,10 @@ def test_watch_then_rewatch_updates_the_target_and_the_list_shows_it(shopper, us
         assert item["change_amount"] == "-38.00" and item["change_percent"] == "-10.0"
         assert item["added_price"] == "380.00" and item["lowest_price"] == "380.00"
         assert [p["price"] for p in item["price_history"]] == ["380.00", "342.00"]
+    # Not a whole percent: exact on every database (SQLite would divide whole dollars as integers).
+    Listing.objects.filter(pk=listing.pk).update(price=Decimal(263))
+    (item,) = shopper.get("/api/watchlist?sort=drop").json()["results"]
+    assert item["change_percent"] == "-30.8"
 
 
 def test_no_threshold_means_any_drop_and_patch_sets_and_clears_it(shopper):
