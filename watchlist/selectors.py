@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, ExpressionWrapper, F, FloatField, Prefetch, QuerySet, Value, When
+from django.db.models import Case, F, FloatField, Prefetch, QuerySet, Value, When
 from django.db.models.functions import Cast, Coalesce
 
 from accounts.models import User
@@ -61,15 +61,13 @@ def parse_query(params) -> WatchlistQuery:
 def watchlist_items(user: User, query: WatchlistQuery = WatchlistQuery()) -> QuerySet[WatchlistItem]:
     """The user's items, sorted and filtered, with the listing, the change since added and the price history.
 
-    Each item carries `change` (current − added), `change_percent` and `listing.history`
-    (its price points, oldest first): the rows of a page take three queries however many there are.
+    Each item carries `change_percent` (for sorting) and `listing.history` (its price points, oldest
+    first): the rows of a page take three queries however many there are.
     """
-    change = ExpressionWrapper(F("listing__price") - F("added_price"), output_field=DecimalField())
     items = (
         WatchlistItem.objects.filter(user=user)
         .select_related("listing", "listing__category")
         .annotate(
-            change=change,
             # For sorting. In floats: SQLite stores whole-dollar decimals as integers and would divide
             # them as integers (−30% for −30.8%).
             change_percent=Case(

@@ -7,10 +7,9 @@
 """
 
 from django import template
-from django.urls import reverse
 
 from watchlist import selectors
-from watchlist.forms import TargetForm
+from watchlist.views import button_context
 
 register = template.Library()
 
@@ -29,13 +28,9 @@ def watched_items(context, listings) -> dict:
 @register.inclusion_tag("watchlist/_watch_button.html", takes_context=True)
 def watch_button(context, listing, watched: dict | None = None, compact: bool = False) -> dict:
     """`compact`: one row for a browse card (no visible label or help); the listing page shows both."""
-    request = context["request"]
+    item = (watched or {}).get(listing.pk)
     return {
+        **button_context(context["request"], listing, item),
         "compact": compact,
-        "listing": listing,
-        "item": (watched or {}).get(listing.pk),
-        "form": TargetForm(prefix_id=f"w{listing.pk}_"),
-        "signed_in": request.user.is_authenticated,
-        "next": reverse("listings:detail", args=[listing.pk]),
         "csrf_token": context.get("csrf_token"),
     }
