@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from .text import listing_words
 
@@ -150,7 +151,8 @@ class ListingView(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="listing_views")
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="views")
     session_key = models.CharField(max_length=40, blank=True)
-    viewed_at = models.DateTimeField(auto_now_add=True)
+    # A default, not auto_now_add, so demo histories and imports can say when a view happened.
+    viewed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [models.Index(fields=["user", "-viewed_at"], name="listingview_user_recent")]
