@@ -182,6 +182,7 @@ CELERY_TASK_ROUTES = {
     "listings.*": {"queue": "ingest"},
     "alerts.*": {"queue": "ingest"},
     "watchlist.*": {"queue": "ingest"},
+    "recommendations.*": {"queue": "default"},
     "notifications.deliver_batch": {"queue": "notify"},
     "notifications.send_digest_batch": {"queue": "notify"},
 }

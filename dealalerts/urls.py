@@ -10,6 +10,7 @@ from alerts.api import DealAlertRuleViewSet
 from listings.api import CategoryViewSet, ListingViewSet
 from notifications import views as notification_views
 from notifications.api import NotificationPreferencesViewSet, NotificationViewSet, PushSubscriptionViewSet
+from recommendations.api import DismissalViewSet, PurchaseViewSet, RecommendationViewSet
 from watchlist.api import WatchlistItemViewSet, WatchlistViewSet
 
 from .api import router
@@ -24,6 +25,10 @@ router.register("push-subscriptions", PushSubscriptionViewSet, basename="push-su
 # The items first: "watchlist/items" must not be read as an item of "watchlist".
 router.register("watchlist/items", WatchlistItemViewSet, basename="watchlist-item")
 router.register("watchlist", WatchlistViewSet, basename="watchlist")
+# Likewise "recommendations/dismissals" before "recommendations".
+router.register("recommendations/dismissals", DismissalViewSet, basename="recommendation-dismissal")
+router.register("recommendations", RecommendationViewSet, basename="recommendation")
+router.register("purchases", PurchaseViewSet, basename="purchase")
 
 
 def favicon(request: HttpRequest) -> HttpResponse:

@@ -26,7 +26,7 @@ class Purchase(models.Model):
 
 
 class Dismissal(models.Model):
-    """"Not interested": the card goes, and listings resembling it weigh less for this user."""
+    """ "Not interested": the card goes, and listings resembling it weigh less for this user."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dismissals")
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="dismissals")

@@ -448,6 +448,10 @@ def dismiss(user: User, listing: Listing, *, now: datetime | None = None) -> Dis
     return dismissal
 
 
+def is_dismissed(user: User, listing_id: int) -> bool:
+    return Dismissal.objects.filter(user=user, listing_id=listing_id).exists()
+
+
 def undo_dismissal(user: User, listing_id: int, *, now: datetime | None = None) -> bool:
     with transaction.atomic():
         deleted, _ = Dismissal.objects.filter(user=user, listing_id=listing_id).delete()

@@ -4,60 +4,17 @@ Thin: the serializers check types, `watchlist.services` decides (its WatchError 
 `watchlist.selectors` reads; the "My watchlist" page calls the same functions.
 """
 
-from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 
+from dealalerts.serializers import MAX_ID, ClosedSerializer, StrictIntegerField, StrictPriceField, valid
 from listings.models import Listing
 
 from . import selectors, services
 from .models import WatchlistItem
-
-MAX_ID = 2**63 - 1  # the largest primary key; a bigger number would overflow the database's integer
-
-
-def _from_json(field: serializers.Field) -> bool:
-    """A form body carries only text; JSON has numbers, so there a number sent as a string is a mistake."""
-    return not isinstance(getattr(field.root, "initial_data", None), QueryDict)
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """An integer, not `true`, `"5"` or `5.5` (DRF's own field takes all three)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or (isinstance(data, float) and not data.is_integer()):
-            self.fail("invalid")
-        if isinstance(data, str) and _from_json(self):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictPriceField(serializers.DecimalField):
-    """A price as a JSON number (or form text): not `true`, not `"320"`."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_digits", 12)
-        kwargs.setdefault("decimal_places", 2)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or (isinstance(data, str) and _from_json(self)):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class ClosedSerializer(serializers.Serializer):
-    """Unknown fields are an error naming them, not silently ignored (a typo would drop the target)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class WatchInput(ClosedSerializer):
@@ -183,7 +140,7 @@ class WatchlistItemViewSet(viewsets.GenericViewSet):
     @extend_schema(request=WatchInput, responses={200: WatchlistItemSerializer, 201: WatchlistItemSerializer})
     def create(self, request):
         """201 for a newly watched listing; 200 when already watched (its target is updated)."""
-        data = _valid(WatchInput, request.data)
+        data = valid(WatchInput, request.data)
         listing = Listing.objects.filter(pk=data["listing_id"]).first()
         try:
             item, created = services.watch(request.user, listing, data.get("price_alert_threshold"))
@@ -195,7 +152,7 @@ class WatchlistItemViewSet(viewsets.GenericViewSet):
     @extend_schema(request=ThresholdInput, responses={200: WatchlistItemSerializer})
     def partial_update(self, request, watchlist_item_id=None):
         item = self.get_object()
-        data = _valid(ThresholdInput, request.data)
+        data = valid(ThresholdInput, request.data)
         try:
             services.set_threshold(item, data["price_alert_threshold"])
         except services.WatchError as error:
@@ -205,9 +162,3 @@ class WatchlistItemViewSet(viewsets.GenericViewSet):
     def destroy(self, request, watchlist_item_id=None):
         services.unwatch(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _valid(serializer_class: type[serializers.Serializer], data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
