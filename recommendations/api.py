@@ -104,7 +104,7 @@ class RecommendationViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"])
     def reason(self, request):
         """Why a listing is (or would be) recommended to you: any active listing; unknown → 404."""
-        query = valid(ReasonQuery, request.query_params.dict())
+        query = valid(ReasonQuery, request.query_params)
         listing = get_object_or_404(Listing, pk=query["listing_id"], is_active=True)
         explanation = services.explain(request.user, listing)
         return Response(ReasonSerializer(explanation).data)

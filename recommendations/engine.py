@@ -282,14 +282,16 @@ def _when(age: timedelta) -> str:
     return "recently"
 
 
-def _shared_word(candidate: Facts, others: Sequence[Facts]) -> str | None:
-    """A title word of the candidate that at least half of `others` share (most shared first)."""
-    mine = set(key_words(candidate.title))
-    counts = Counter(w for other in others for w in set(key_words(other.title)) & mine if not w.isdigit())
+def _shared_word(candidate: Facts, others: Sequence[Facts], skip: Iterable[str] = ()) -> str | None:
+    """A title word of the candidate that at least half (and two) of `others` share: the most shared,
+    then the earliest in the title; never one of `skip` (the category's own words)."""
+    skipped = set(skip)
+    mine = [w for w in dict.fromkeys(key_words(candidate.title)) if not w.isdigit() and w not in skipped]
+    counts = Counter(w for other in others for w in set(key_words(other.title)) if w in mine)
     if not counts:
         return None
-    word, count = counts.most_common(1)[0]
-    return word if count * 2 >= len(others) and count >= 2 else None
+    word = min(counts, key=lambda w: (-counts[w], mine.index(w)))
+    return word if counts[word] * 2 >= len(others) and counts[word] >= 2 else None
 
 
 def personal_label(kind: str, candidate: Facts, signals: Sequence[Signal], names: Names, now: datetime) -> str:
@@ -306,7 +308,7 @@ def personal_label(kind: str, candidate: Facts, signals: Sequence[Signal], names
     listings = list({s.listing.id: s.listing for s in same}.values())
     count = len(listings)
     newest = max((s.at for s in same), default=now)
-    word = _shared_word(candidate, listings)
+    word = _shared_word(candidate, listings, skip=key_words(place))
     what = f"{word} {place.lower()}" if word else place.lower()
     when = _when(now - newest)
     if kind == "view":

@@ -18,6 +18,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from accounts import signin_limits
 from dealalerts.celery import app as celery_app
 from notifications import phone, test_sends
+from recommendations import services as recommendation_services
 
 from .factories import UserFactory
 from .peer_fixtures import (  # noqa: F401
@@ -102,6 +103,14 @@ def _own_phone_code_counts(monkeypatch):
 @pytest.fixture(autouse=True)
 def _own_test_send_counts(monkeypatch):
     monkeypatch.setattr(test_sends, "KEY_PREFIX", f"test-sends-test:{uuid.uuid4().hex}")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_recommendation_pool():
+    """Each test's listings make the pool: a process keeps it (and the similar-users model) a while."""
+    recommendation_services.forget_shared_parts()
+    yield
+    recommendation_services.forget_shared_parts()
 
 
 @pytest.fixture(autouse=True)
