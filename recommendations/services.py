@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Window
+from django.db.models import Count, F, Max, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from scipy import sparse
@@ -38,6 +38,8 @@ POOL_PER_CATEGORY = 150
 POOL_TTL_S = 120.0
 MODEL_TTL_S = 3600.0
 POPULAR_WINDOW = timedelta(days=7)
+# A list is recomputed for browsing done since it was made once it is at least this old.
+BROWSING_GRACE = timedelta(minutes=5)
 
 _FACT_FIELDS = (
     "id",
@@ -355,10 +357,21 @@ def lists_for(user_ids: Sequence[int], *, now: datetime | None = None) -> dict[i
     now = now or timezone.now()
     ids = list(dict.fromkeys(user_ids))
     cached = {row.user_id: row for row in UserRecommendations.objects.filter(user_id__in=ids)}
+    # Browsing since a list was made makes it stale too, once it is a few minutes old: what a user
+    # just looked at shows up in their list soon, without recomputing on every page they open.
+    browsed = dict(
+        ListingView.objects.filter(user_id__in=ids, viewed_at__gt=now - LIST_MAX_AGE)
+        .values_list("user_id")
+        .annotate(latest=Max("viewed_at"))
+        .values_list("user_id", "latest")
+    )
     due = [
         user_id
         for user_id in ids
-        if (row := cached.get(user_id)) is None or row.stale_since is not None or row.computed_at < now - LIST_MAX_AGE
+        if (row := cached.get(user_id)) is None
+        or row.stale_since is not None
+        or row.computed_at < now - LIST_MAX_AGE
+        or (user_id in browsed and browsed[user_id] > row.computed_at and row.computed_at < now - BROWSING_GRACE)
     ]
     items = {user_id: row.items for user_id, row in cached.items()}
     if due:

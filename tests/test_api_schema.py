@@ -68,6 +68,13 @@ OPERATIONS = {
     ("POST", "/api/watchlist/items/"),
     ("PATCH", "/api/watchlist/items/{watchlist_item_id}/"),
     ("DELETE", "/api/watchlist/items/{watchlist_item_id}/"),
+    ("GET", "/api/recommendations/"),
+    ("GET", "/api/recommendations/reason/"),
+    ("POST", "/api/recommendations/dismissals/"),
+    ("DELETE", "/api/recommendations/dismissals/{listing_id}/"),
+    ("GET", "/api/purchases/"),
+    ("POST", "/api/purchases/"),
+    ("DELETE", "/api/purchases/{listing_id}/"),
 }
 SEEDED_SLUGS = ["laptops", "bikes", "computers"]
 FUZZ = settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))

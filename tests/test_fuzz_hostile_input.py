@@ -108,7 +108,13 @@ def world(db):
     listing = ListingFactory()
     rule = DealAlertRule.objects.create(user=staff, name="Bikes", keywords=["bike"])
     item, _ = watch(staff, ListingFactory(), None)
-    ids = {"id": listing.pk, "rule_id": rule.pk, "slug": "laptops", "watchlist_item_id": item.pk}
+    ids = {
+        "id": listing.pk,
+        "rule_id": rule.pk,
+        "slug": "laptops",
+        "watchlist_item_id": item.pk,
+        "listing_id": listing.pk,
+    }
     return {"token": Token.objects.create(user=staff).key, "ids": ids, "user": staff}
 
 

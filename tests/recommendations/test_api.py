@@ -261,3 +261,17 @@ def test_the_beat_task_refreshes_missing_stale_and_old_lists(settings):
     assert set(services.users_due(100)) == {stale.id, old.id, missing.id}
     tasks.refresh_batch([stale.id, old.id, missing.id])
     assert services.users_due(100) == []
+
+
+def test_browsing_since_a_list_was_made_refreshes_it_after_a_few_minutes(client, user):
+    laptops(2)
+    ListingFactory(title="Trek road bike", category=category("bikes"))
+    services.refresh([user.id])
+    history(user, count=3, title="Trek road bike", slug="bikes", days_ago=0)
+    cached = UserRecommendations.objects.get(user=user)
+    client.get("/api/recommendations")
+    assert UserRecommendations.objects.get(user=user).computed_at == cached.computed_at, "within the grace"
+    UserRecommendations.objects.filter(user=user).update(computed_at=timezone.now() - timedelta(minutes=6))
+    body = client.get("/api/recommendations").json()
+    assert body[0]["listing"]["title"] == "Trek road bike"
+    assert body[0]["reason"].startswith("You viewed 3 trek bikes this week")
