@@ -60,6 +60,7 @@ urlpatterns = [
     path("alerts/", include("alerts.urls")),
     path("notifications/", include("notifications.urls")),
     path("watchlist/", include("watchlist.urls")),
+    path("for-you/", include("recommendations.urls")),
     # The configured ESP's tracking webhook only (delivered, bounced, …), once ANYMAIL_WEBHOOK_SECRET is set.
     path("anymail/", include("notifications.webhooks")),
     path("twilio/", include("notifications.sms_webhooks")),
