@@ -5,7 +5,8 @@
 (`rows` takes every user's window and returns rows by user id, in a fixed number of queries
 whatever the batch holds), so a batch's query count stays constant as sections are added.
 A section with no rows for a user is left out of that user's digest; one with rows is content
-enough to send the digest.
+enough to send the digest, unless it is not news (`news=False`: recommendations, which every user
+has every day) and only rides along with a digest that has something else to tell.
 """
 
 from collections.abc import Callable, Mapping
@@ -34,6 +35,7 @@ class Section:
     rows: RowsFunction
     html_template: str  # Jinja2, under templates/: given `section` and `rows`
     text_template: str
+    news: bool = True  # False: shown in a digest that is sent anyway, never the reason to send one
 
 
 @dataclass(frozen=True)

@@ -140,8 +140,9 @@ class DigestContent:
 
     @property
     def is_empty(self) -> bool:
-        """Nothing to tell: no deals and no section with rows (a moved watched price is news too)."""
-        return not self.total and not self.sections
+        """Nothing to tell: no deals and no news section with rows (a moved watched price is news too;
+        recommendations alone are not)."""
+        return not self.total and not any(s.section.news for s in self.sections)
 
 
 @dataclass(frozen=True)

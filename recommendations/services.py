@@ -417,6 +417,23 @@ def record_shown(user_id: int, recommendations: Sequence[Recommendation], surfac
     )
 
 
+def record_shown_batch(shown: dict[int, Sequence[Recommendation]], surface: str, *, now=None) -> None:
+    """Impressions for a batch of users (the digest): one query, however many users."""
+    now = now or timezone.now()
+    RecommendationEvent.objects.bulk_create(
+        RecommendationEvent(
+            user_id=user_id,
+            listing=r.listing,
+            action=RecommendationEvent.Action.SHOWN,
+            surface=surface,
+            rank=r.rank,
+            created_at=now,
+        )
+        for user_id, recommendations in shown.items()
+        for r in recommendations
+    )
+
+
 def recommendations_for(user: User, *, surface: str = Surface.API, now: datetime | None = None) -> list[Recommendation]:
     """The user's list (see `lists_for`), recorded as shown on `surface`."""
     now = now or timezone.now()
