@@ -172,4 +172,3 @@ def test_both_sections_take_the_same_queries_for_a_bigger_batch():
         return count_queries(lambda: (recommended(batch), sellers(batch)))
 
     assert queries(2) == queries(7)
-
