@@ -43,6 +43,8 @@ def shopper_pages():
     notify([DealEvent(shopper.pk, listing.pk, RuleSource(rule.pk, "ThinkPads", "x"))])
     for _ in range(2):  # two cards on the watchlist page, each with its own target field
         watch(shopper, ListingFactory(), None)
+    for _ in range(2):  # two cards on the For you page, each with its Watch field
+        ListingFactory()
     client = Client()
     client.force_login(shopper)
     return client, [
@@ -58,6 +60,8 @@ def shopper_pages():
         "/accounts/profile/",
         "/watchlist/",
         f"/watchlist/watch/{listing.pk}/",
+        "/for-you/",
+        f"/for-you/why/{listing.pk}/",
     ]
 
 
