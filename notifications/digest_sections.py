@@ -25,6 +25,9 @@ class Window:
 # Given {user id: that user's window} for a whole batch, the rows each user should see (users
 # without rows may be missing). Rows are plain values the section's templates read.
 RowsFunction = Callable[[Mapping[int, Window]], Mapping[int, list]]
+# Given {user id: the rows that user's sent digest carried}, once per batch after sending (e.g. to
+# record impressions): what was only gathered, for a digest left empty or a preview, is not told.
+SentFunction = Callable[[Mapping[int, list]], None]
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Section:
     html_template: str  # Jinja2, under templates/: given `section` and `rows`
     text_template: str
     news: bool = True  # False: shown in a digest that is sent anyway, never the reason to send one
+    sent: SentFunction | None = None
 
 
 @dataclass(frozen=True)
@@ -76,3 +80,14 @@ def gather(windows: Mapping[int, Window]) -> dict[int, list[SectionRows]]:
             if rows and user_id in by_user:
                 by_user[user_id].append(SectionRows(section, list(rows)))
     return by_user
+
+
+def report_sent(sent: Mapping[int, list[SectionRows]]) -> None:
+    """After a batch: each section with a `sent` hook hears, once, the rows of the digests that went out."""
+    by_section: dict[str, tuple[Section, dict[int, list]]] = {}
+    for user_id, sections in sent.items():
+        for rows in sections:
+            if rows.section.sent is not None:
+                by_section.setdefault(rows.key, (rows.section, {}))[1][user_id] = rows.rows
+    for section, rows_by_user in by_section.values():
+        section.sent(rows_by_user)

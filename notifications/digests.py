@@ -336,6 +336,7 @@ def send_batch(dues: list[Due], now: datetime, run: DigestRun) -> None:
         return
     updates: list[dict] = []
     digested: dict[int, int] = {}
+    delivered: dict[int, list[digest_sections.SectionRows]] = {}  # the sections of each digest sent
     email = channels.get("email")
     for content in gather(mine, now):
         digest = {
@@ -357,6 +358,7 @@ def send_batch(dues: list[Due], now: datetime, run: DigestRun) -> None:
         if isinstance(outcome, channels.Sent):
             digest.update(status=DigestStatus.SENT, sent_at=now, provider_id=outcome.provider_id[:200])
             digested.update(dict.fromkeys(content.notification_ids, digest["id"]))
+            delivered[content.user.id] = content.sections
             run.sent += 1
         else:
             digest.update(status=DigestStatus.FAILED, last_error=outcome.error)
@@ -368,6 +370,7 @@ def send_batch(dues: list[Due], now: datetime, run: DigestRun) -> None:
             Delivery.objects.filter(notification_id__in=list(digested), status=DeliveryStatus.HELD).update(
                 status=DeliveryStatus.SENT, sent_at=now, reason=Concat(F("reason"), Value("; sent in the digest"))
             )
+    digest_sections.report_sent(delivered)
 
 
 def preview(user: User, now: datetime | None = None) -> tuple[DigestContent, emails.Composed]:

@@ -23,6 +23,7 @@ MAX_RECOMMENDATIONS = 5
 class DigestRecommendation:
     """One recommended listing, as plain values the digest templates read."""
 
+    listing_id: int
     rank: int
     title: str
     price: Decimal
@@ -38,10 +39,10 @@ def recommended(windows: Mapping[int, Window]) -> dict[int, list[DigestRecommend
     now = max(w.end for w in windows.values())
     lists = services.lists_for(list(windows), now=now)
     top = {user_id: shown[:MAX_RECOMMENDATIONS] for user_id, shown in lists.items() if shown}
-    services.record_shown_batch(top, Surface.DIGEST, now=now)
     return {
         user_id: [
             DigestRecommendation(
+                listing_id=r.listing.pk,
                 rank=r.rank,
                 title=r.listing.title,
                 price=r.listing.price,
@@ -55,6 +56,11 @@ def recommended(windows: Mapping[int, Window]) -> dict[int, list[DigestRecommend
         ]
         for user_id, shown in top.items()
     }
+
+
+def record_sent(rows: Mapping[int, list[DigestRecommendation]]) -> None:
+    shown = {user_id: [(r.listing_id, r.rank) for r in recs] for user_id, recs in rows.items()}
+    services.record_shown_batch(shown, Surface.DIGEST)
 
 
 def _seller_link(user_id: int, listing_id: int) -> str:
@@ -73,6 +79,7 @@ RECOMMENDED = Section(
     html_template="recommendations/email/digest_recommended.html.jinja",
     text_template="recommendations/email/digest_recommended.txt.jinja",
     news=False,
+    sent=record_sent,
 )
 
 SELLERS = Section(

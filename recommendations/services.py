@@ -417,20 +417,20 @@ def record_shown(user_id: int, recommendations: Sequence[Recommendation], surfac
     )
 
 
-def record_shown_batch(shown: dict[int, Sequence[Recommendation]], surface: str, *, now=None) -> None:
-    """Impressions for a batch of users (the digest): one query, however many users."""
+def record_shown_batch(shown: dict[int, Sequence[tuple[int, int]]], surface: str, *, now=None) -> None:
+    """Impressions for a batch of users (the digests sent): {user id: [(listing id, rank)]}, one query."""
     now = now or timezone.now()
     RecommendationEvent.objects.bulk_create(
         RecommendationEvent(
             user_id=user_id,
-            listing=r.listing,
+            listing_id=listing_id,
             action=RecommendationEvent.Action.SHOWN,
             surface=surface,
-            rank=r.rank,
+            rank=rank,
             created_at=now,
         )
-        for user_id, recommendations in shown.items()
-        for r in recommendations
+        for user_id, cards in shown.items()
+        for listing_id, rank in cards
     )
 
 

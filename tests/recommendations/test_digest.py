@@ -99,6 +99,8 @@ def test_recommendations_alone_never_send_a_digest(postmark_peer):
     assert recommended(windows(user))[user.pk] and sellers(windows(user))[user.pk]
     run = digests.send_due_digests(TICK)
     assert (run.sent, run.empty) == (0, 1) and postmark_peer.requests == []
+    digests.preview(user, TICK)
+    assert not RecommendationEvent.objects.exists(), "gathered, never shown: no impressions"
 
 
 def test_the_subject_names_only_news_sections(postmark_peer):
