@@ -54,7 +54,7 @@ CATEGORY_SHARE, PARENT_SHARE, WORDS_SHARE, BAND_SHARE, CONDITION_SHARE = 0.35, 0
 TITLE_WORDS = 4
 BAND_BASE = math.log(1.8)  # a price band spans ×1.8 ($100–180, $180–324, …)
 
-_BELOW_RE = re.compile(r"^(\d+)% below")
+_DEAL_RE = re.compile(r"^(\d+)% (below|above)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,14 +232,16 @@ def miles_between(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) ->
 
 
 def deal_words(facts: Facts) -> str:
-    """The deal in a few words: "38% below similar listings", "Free", or the score."""
+    """The deal in a few words: "38% below similar listings", "Free", "At the usual price"."""
     if facts.price == 0:
         return "Free"
-    if match := _BELOW_RE.match(facts.deal_explanation or ""):
-        return f"{match.group(1)}% below similar listings"
+    if match := _DEAL_RE.match(facts.deal_explanation or ""):
+        return f"{match.group(1)}% {match.group(2)} similar listings"
+    if (facts.deal_explanation or "").startswith("At the median"):
+        return "At the usual price"
     if facts.deal_score is not None:
-        return f"Deal score {facts.deal_score:.2f}"
-    return "Fairly priced"
+        return f"Deal score {facts.deal_score:.0%}"
+    return "Not enough similar listings to compare"
 
 
 def distance_words(miles: float) -> str:
@@ -576,6 +578,9 @@ class _Explainer:
 
 # A personal signal this small is not what made the pick; the reason then leads with the deal.
 REASON_MIN_WEIGHT = 0.02
+OWN_SIGNALS_PREFERRED = 0.5
+# A deal score from this up is worth saying in the reason.
+GOOD_DEAL = 0.55
 # Distance is worth saying when it is a reason to go and look.
 REASON_MAX_MILES = 50
 
@@ -583,9 +588,10 @@ REASON_MAX_MILES = 50
 def reason_text(parts: Sequence[Contribution]) -> str:
     """The reason in one line: the strongest thing about the user, then the deal and the distance.
 
-    The user's own signals lead when, with the category affinity they built, they weigh at least as
-    much as what similar users suggest: "You viewed 4 gaming laptops this week" says more than
-    "shoppers who like bikes also look at laptops" to someone who did.
+    The user's own signals lead unless similar users weigh over twice as much as they do (with the
+    category affinity they built): "You viewed 4 gaming laptops this week" is something the user can
+    check, and says more than "shoppers who like bikes also look at laptops" to someone who did.
+    The deal is mentioned when it is one (a fair or high price is in `signals`, not the reason).
     """
     by_signal = {c.signal: c for c in parts}
     own = [c for c in parts if c.signal in ("browsing", "saved", "purchases")]
@@ -595,11 +601,11 @@ def reason_text(parts: Sequence[Contribution]) -> str:
     if own:
         best = max(own, key=lambda c: c.weight)
         strength = best.weight + (affinity.weight if affinity else 0.0)
-        lead = similar if similar and similar.weight > strength else best
+        lead = similar if similar and similar.weight * OWN_SIGNALS_PREFERRED > strength else best
     elif similar or affinity:
         lead = max((c for c in (similar, affinity) if c), key=lambda c: c.weight)
     pieces = [lead.label] if lead and lead.weight >= REASON_MIN_WEIGHT else []
-    if deal := by_signal.get("deal"):
+    if (deal := by_signal.get("deal")) and deal.weight >= W_DEAL * GOOD_DEAL:
         pieces.append(deal.label)
     if (distance := by_signal.get("distance")) and (distance.miles or 0) <= REASON_MAX_MILES:
         pieces.append(distance.label)
