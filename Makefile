@@ -34,6 +34,7 @@ demo: migrate
 	$(DEV) $(BIN)/python manage.py seed_demo
 	$(DEV) $(BIN)/python manage.py seed_demo_alerts
 	$(DEV) $(BIN)/python manage.py seed_demo_watchlist
+	$(DEV) $(BIN)/python manage.py seed_demo_shoppers
 
 ## make run: web, worker, beat and the demo feed in one terminal (Ctrl-C stops all).
 # honcho gives each process type its own PORT (web PORT, worker PORT+100, …), so the links the

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from listings.demo import generate, reprice
 from listings.ingest import ingest_listings
-from listings.models import Listing, ListingView
+from listings.models import Listing
 from listings.scoring import refresh_price_benchmarks, rescore_listings
 from listings.validation import category_ids_by_slug, parse_listing
 
@@ -36,7 +36,6 @@ class Command(BaseCommand):
         created = self._replay(listings, days, seed)
         refresh_price_benchmarks()
         rescored = rescore_listings().changed
-        self._views(seed)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Loaded {created} demo listings over {days} days ({rescored} scored). "
@@ -89,13 +88,3 @@ class Command(BaseCommand):
             live.extend(by_day[day])
             total += len(by_day[day])
         return total
-
-    def _views(self, seed: int) -> None:
-        """A browsing history for the demo user, so recommendations have something to learn from."""
-        demo = User.objects.get(email=DEMO_EMAIL)
-        rng = random.Random(seed)
-        ids = list(
-            Listing.objects.filter(category__slug__in=["laptops", "bikes", "monitors"]).values_list("id", flat=True)
-        )
-        picks = rng.sample(ids, k=min(25, len(ids)))
-        ListingView.objects.bulk_create(ListingView(user=demo, listing_id=pk) for pk in picks)
