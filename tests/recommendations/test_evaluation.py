@@ -50,6 +50,19 @@ def test_metrics_without_evaluable_users_are_zero():
     assert ndcg_at_k([[1]], [set()], 10) == recall_at_k([[1]], [set()], 10) == hit_rate_at_k([[1]], [set()], 10) == 0
 
 
+def test_the_paired_interval_brackets_the_mean_difference_and_is_zero_for_equal_methods():
+    rng = np.random.default_rng(5)
+    b = rng.random(200)
+    a = b + 0.1 + rng.normal(0, 0.01, 200)
+
+    low, high = evaluation.paired_interval(a, b)
+
+    assert low < float(np.mean(a - b)) < high
+    assert low > 0.09
+    assert high < 0.11
+    assert evaluation.paired_interval(b, b) == (0.0, 0.0)
+
+
 def test_the_split_holds_out_each_users_latest_fifth_and_at_least_one():
     rng = np.random.default_rng(0)
     # User 0: ten ratings at times 0..9 given in shuffled order; user 1: three; user 2: one.
@@ -130,6 +143,8 @@ def test_the_harness_compares_every_method_on_the_same_split():
     # Popularity mixes the four groups' movies; a collaborative model keeps to the user's group.
     assert report["methods"]["ours"]["ndcg_at_10"] > 1.5 * report["methods"]["popularity"]["ndcg_at_10"]
     assert report["targets"]["ours_at_least_1_5x_popularity"] is True
+    low, high = report["targets"]["ours_minus_best_implicit_ndcg_at_10_ci95"]
+    assert low <= high
     json.dumps(report)  # printable as is
 
 
