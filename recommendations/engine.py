@@ -29,7 +29,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import sparse
 
-from listings.text import key_words
+from listings.text import key_words, words
 
 LIMIT = 10
 MAX_PER_CATEGORY = 3
@@ -54,6 +54,7 @@ CATEGORY_SHARE, PARENT_SHARE, WORDS_SHARE, BAND_SHARE, CONDITION_SHARE = 0.35, 0
 TITLE_WORDS = 4
 BAND_BASE = math.log(1.8)  # a price band spans ×1.8 ($100–180, $180–324, …)
 
+_RAW_WORD_RE = re.compile(r"[^\W_]+")
 _DEAL_RE = re.compile(r"^(\d+)% (below|above)")
 
 
@@ -276,18 +277,22 @@ class Names:
         return f"{rest} condition"
 
 
-def _when(age: timedelta) -> str:
-    if age <= timedelta(days=7):
-        return "this week"
-    if age <= timedelta(days=31):
-        return "this month"
-    return "recently"
+def _as_written(word: str, title: str) -> str:
+    """A folded title word as the title spells it ("lg" → "LG"), for the reason."""
+    for raw in _RAW_WORD_RE.findall(title):
+        if words(raw) == [word]:
+            return raw
+    return word
+
+
+# Words titles share that say nothing of taste ("22 inch monitors").
+DULL_WORDS = frozenset("inch cm mm gb tb lb ft set pair lot box shape barely used size".split())
 
 
 def _shared_word(candidate: Facts, others: Sequence[Facts], skip: Iterable[str] = ()) -> str | None:
     """A title word of the candidate that at least half (and two) of `others` share: the most shared,
     then the earliest in the title; never one of `skip` (the category's own words)."""
-    skipped = set(skip)
+    skipped = set(skip) | DULL_WORDS
     mine = [w for w in dict.fromkeys(key_words(candidate.title)) if not w.isdigit() and w not in skipped]
     counts = Counter(w for other in others for w in set(key_words(other.title)) if w in mine)
     if not counts:
@@ -307,12 +312,17 @@ def personal_label(kind: str, candidate: Facts, signals: Sequence[Signal], names
     if not same:
         same = [s for s in signals if s.kind == kind]
         place = "listings like this"
+    # Counted over the period named: this week's views if there are any, else this month's.
+    when = "recently"
+    for period, span in (("this week", timedelta(days=7)), ("this month", timedelta(days=31))):
+        recent = [s for s in same if now - s.at <= span]
+        if recent:
+            same, when = recent, period
+            break
     listings = list({s.listing.id: s.listing for s in same}.values())
     count = len(listings)
-    newest = max((s.at for s in same), default=now)
     word = _shared_word(candidate, listings, skip=key_words(place))
-    what = f"{word} {place.lower()}" if word else place.lower()
-    when = _when(now - newest)
+    what = f"{_as_written(word, candidate.title)} {place.lower()}" if word else place.lower()
     if kind == "view":
         return f"You viewed {count} {what} {when}" if count > 1 else f"You viewed one of these ({what}) {when}"
     if kind == "watch":
@@ -427,6 +437,11 @@ def rank(
                     total[column] = -np.inf
             order = _top(total, limit * (4 if diversify else 1))
             chosen = _diversify(order, candidates.categories, limit) if diversify else [int(c) for c in order[:limit]]
+            if len(chosen) < limit and len(order) < len(total):  # one taste filled its categories: look further
+                order = _top(total, len(total))
+                chosen = (
+                    _diversify(order, candidates.categories, limit) if diversify else [int(c) for c in order[:limit]]
+                )
         explainer = (
             _Explainer(shopper, now, names, similar, direct.getrow(row), positive.getrow(row), tokens_by_column)
             if explain
@@ -598,13 +613,18 @@ def reason_text(parts: Sequence[Contribution]) -> str:
     affinity = by_signal.get("category_affinity")
     similar = by_signal.get("similar_users")
     lead = by_signal.get("popular")
+    strength = 0.0
     if own:
         best = max(own, key=lambda c: c.weight)
         strength = best.weight + (affinity.weight if affinity else 0.0)
         lead = similar if similar and similar.weight * OWN_SIGNALS_PREFERRED > strength else best
     elif similar or affinity:
         lead = max((c for c in (similar, affinity) if c), key=lambda c: c.weight)
-    pieces = [lead.label] if lead and lead.weight >= REASON_MIN_WEIGHT else []
+    pieces = []
+    if lead is not None:
+        weight = strength if lead.signal in ("browsing", "saved", "purchases") else lead.weight
+        if weight >= REASON_MIN_WEIGHT:
+            pieces.append(lead.label)
     if (deal := by_signal.get("deal")) and deal.weight >= W_DEAL * GOOD_DEAL:
         pieces.append(deal.label)
     if (distance := by_signal.get("distance")) and (distance.miles or 0) <= REASON_MAX_MILES:

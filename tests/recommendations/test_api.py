@@ -274,4 +274,4 @@ def test_browsing_since_a_list_was_made_refreshes_it_after_a_few_minutes(client,
     UserRecommendations.objects.filter(user=user).update(computed_at=timezone.now() - timedelta(minutes=6))
     body = client.get("/api/recommendations").json()
     assert body[0]["listing"]["title"] == "Trek road bike"
-    assert body[0]["reason"].startswith("You viewed 3 trek bikes this week")
+    assert body[0]["reason"].startswith("You viewed 3 Trek bikes this week")
