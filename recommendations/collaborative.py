@@ -102,7 +102,9 @@ class TasteModel:
         """The profile's tokens that contributed most to `token`'s score, with their contributions."""
         if not 0 <= token < self.n_tokens or self._position[token] < 0:
             return []
-        row = sparse.csr_matrix(profile_row, dtype=np.float32)
+        row = profile_row
+        if not (sparse.isspmatrix_csr(row) and row.dtype == np.float32):  # explanations call this per pick
+            row = sparse.csr_matrix(profile_row, dtype=np.float32)
         if row.shape[1] != self.n_tokens:
             raise ValueError(f"profile_row has {row.shape[1]} tokens, the model {self.n_tokens}")
         tokens, values = row.indices, row.data

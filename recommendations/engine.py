@@ -20,7 +20,7 @@ popularity this week, so they see good deals near them in popular categories.
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -52,6 +52,7 @@ NEAR_MILES = 15.0  # nearness is 1/2 at this distance
 # A listing's tokens and their share of it (each listing's shares sum to 1).
 CATEGORY_SHARE, PARENT_SHARE, WORDS_SHARE, BAND_SHARE, CONDITION_SHARE = 0.35, 0.10, 0.35, 0.15, 0.05
 TITLE_WORDS = 4
+ENCODED_LIMIT = 500_000  # listings whose token columns a vocabulary remembers
 BAND_BASE = math.log(1.8)  # a price band spans ×1.8 ($100–180, $180–324, …)
 
 _RAW_WORD_RE = re.compile(r"[^\W_]+")
@@ -156,6 +157,7 @@ class Vocabulary:
 
     def __init__(self, tokens: Iterable[str] = ()):
         self.index: dict[str, int] = {}
+        self._encoded: dict[Facts, tuple[list[int], list[float]]] = {}
         for token in tokens:
             self.add(token)
 
@@ -167,6 +169,17 @@ class Vocabulary:
 
     def __len__(self) -> int:
         return len(self.index)
+
+    def encode(self, facts: Facts) -> tuple[list[int], list[float]]:
+        """A listing's (columns, shares), remembered per listing as it is now (an edited one is new)."""
+        key = facts
+        found = self._encoded.get(key)
+        if found is None:
+            if len(self._encoded) > ENCODED_LIMIT:
+                self._encoded.clear()
+            tokens = listing_tokens(facts)
+            found = self._encoded[key] = ([self.add(t) for t in tokens], list(tokens.values()))
+        return found
 
 
 def listing_matrix(listings: Sequence[Facts], vocabulary: Vocabulary) -> sparse.csr_matrix:
@@ -185,22 +198,27 @@ def decay(at: datetime, now: datetime) -> float:
     return 0.5 ** (age_days / HALF_LIFE_DAYS)
 
 
-def signal_rows(
-    shoppers: Sequence[Shopper], vocabulary: Vocabulary, now: datetime, kinds: Iterable[str]
-) -> sparse.csr_matrix:
-    """shoppers × tokens: the decayed, weighted tokens of their signals of `kinds`."""
-    wanted = set(kinds)
-    rows, cols, values = [], [], []
+KINDS = ("view", "watch", "purchase", "dismissal")
+
+
+def kind_rows(shoppers: Sequence[Shopper], vocabulary: Vocabulary, now: datetime) -> dict[str, sparse.csr_matrix]:
+    """{kind: shoppers × tokens}, the decayed, weighted tokens of each kind of signal, in one pass."""
+    parts: dict[str, tuple[list, list, list]] = {kind: ([], [], []) for kind in KINDS}
+    now_s = now.timestamp()
     for row, shopper in enumerate(shoppers):
         for signal in shopper.signals:
-            if signal.kind not in wanted:
-                continue
-            weight = SIGNAL_WEIGHTS.get(signal.kind, DISMISSAL_WEIGHT) * decay(signal.at, now)
-            for token, share in listing_tokens(signal.listing).items():
-                rows.append(row)
-                cols.append(vocabulary.add(token))
-                values.append(weight * share)
-    return sparse.csr_matrix((values, (rows, cols)), shape=(len(shoppers), len(vocabulary)), dtype=np.float32)
+            rows, cols, values = parts[signal.kind]
+            age_days = max(0.0, (now_s - signal.at.timestamp()) / 86400)
+            weight = SIGNAL_WEIGHTS.get(signal.kind, DISMISSAL_WEIGHT) * 0.5 ** (age_days / HALF_LIFE_DAYS)
+            columns, shares = vocabulary.encode(signal.listing)
+            rows.extend([row] * len(columns))
+            cols.extend(columns)
+            values.extend([weight * share for share in shares])
+    shape = (len(shoppers), len(vocabulary))
+    return {
+        kind: sparse.csr_matrix((values, (rows, cols)), shape=shape, dtype=np.float32)
+        for kind, (rows, cols, values) in parts.items()
+    }
 
 
 def widen(matrix: sparse.csr_matrix, columns: int) -> sparse.csr_matrix:
@@ -289,20 +307,26 @@ def _as_written(word: str, title: str) -> str:
 DULL_WORDS = frozenset("inch cm mm gb tb lb ft set pair lot box shape barely used size".split())
 
 
+@lru_cache(maxsize=100_000)
+def _title_words(title: str) -> frozenset[str]:
+    return frozenset(key_words(title))
+
+
 def _shared_word(candidate: Facts, others: Sequence[Facts], skip: Iterable[str] = ()) -> str | None:
     """A title word of the candidate that at least half (and two) of `others` share: the most shared,
     then the earliest in the title; never one of `skip` (the category's own words)."""
     skipped = set(skip) | DULL_WORDS
     mine = [w for w in dict.fromkeys(key_words(candidate.title)) if not w.isdigit() and w not in skipped]
-    counts = Counter(w for other in others for w in set(key_words(other.title)) if w in mine)
+    counts = Counter(w for other in others for w in _title_words(other.title) if w in mine)
     if not counts:
         return None
     word = min(counts, key=lambda w: (-counts[w], mine.index(w)))
     return word if counts[word] * 2 >= len(others) and counts[word] >= 2 else None
 
 
-def personal_label(kind: str, candidate: Facts, signals: Sequence[Signal], names: Names, now: datetime) -> str:
-    """ "You viewed 4 gaming laptops this week": the user's own signals of `kind` like this one."""
+def _like_this(kind: str, candidate: Facts, signals: Sequence[Signal], names: Names, now: datetime):
+    """(place, period, listings): the user's `kind` signals in the candidate's category (else its
+    parent's, else any), counted over the period named — this week's if any, else this month's."""
     same = [s for s in signals if s.kind == kind and s.listing.category_id == candidate.category_id]
     if not same:  # the match came through the parent category or shared words
         same = [s for s in signals if s.kind == kind and s.listing.parent_id == candidate.parent_id]
@@ -312,14 +336,21 @@ def personal_label(kind: str, candidate: Facts, signals: Sequence[Signal], names
     if not same:
         same = [s for s in signals if s.kind == kind]
         place = "listings like this"
-    # Counted over the period named: this week's views if there are any, else this month's.
     when = "recently"
     for period, span in (("this week", timedelta(days=7)), ("this month", timedelta(days=31))):
         recent = [s for s in same if now - s.at <= span]
         if recent:
             same, when = recent, period
             break
-    listings = list({s.listing.id: s.listing for s in same}.values())
+    return place, when, list({s.listing.id: s.listing for s in same}.values())
+
+
+def personal_label(
+    kind: str, candidate: Facts, signals: Sequence[Signal], names: Names, now: datetime, like_this=None
+) -> str:
+    """ "You viewed 4 gaming laptops this week": the user's own signals of `kind` like this one.
+    `like_this`: `_like_this`'s answer when the caller has it already (it depends on the category only)."""
+    place, when, listings = like_this or _like_this(kind, candidate, signals, names, now)
     count = len(listings)
     word = _shared_word(candidate, listings, skip=key_words(place))
     what = f"{_as_written(word, candidate.title)} {place.lower()}" if word else place.lower()
@@ -367,8 +398,8 @@ class TasteSource:
     def expand(self, profiles: sparse.csr_matrix, vocabulary: Vocabulary) -> sparse.csr_matrix | np.ndarray:
         raise NotImplementedError
 
-    def because(self, token: str, profile: dict[str, float]) -> str | None:
-        """The user's token that most suggests `token`, or None."""
+    def suggester(self, profile: dict[str, float]) -> Callable[[str], str | None]:
+        """For one user's profile: given a token, the user's token that most suggests it, or None."""
         raise NotImplementedError
 
 
@@ -395,8 +426,10 @@ def rank(
         return {}
     if not candidates.listings:
         return {s.id: [] for s in shoppers}
-    positive = signal_rows(shoppers, vocabulary, now, SIGNAL_WEIGHTS)
-    negative = signal_rows(shoppers, vocabulary, now, ["dismissal"])
+    by_kind = kind_rows(shoppers, vocabulary, now)
+    by_kind = {kind: widen(matrix, len(vocabulary)) for kind, matrix in by_kind.items()}
+    positive = by_kind["view"] + by_kind["watch"] + by_kind["purchase"]
+    negative = by_kind["dismissal"]
     width = len(vocabulary)
     items = widen(candidates.matrix, width)
     positive, negative = widen(positive, width), widen(negative, width)
@@ -443,7 +476,15 @@ def rank(
                     _diversify(order, candidates.categories, limit) if diversify else [int(c) for c in order[:limit]]
                 )
         explainer = (
-            _Explainer(shopper, now, names, similar, direct.getrow(row), positive.getrow(row), tokens_by_column)
+            _Explainer(
+                shopper,
+                now,
+                names,
+                similar,
+                _as_dict(direct, row, tokens_by_column),
+                _as_dict(positive, row, tokens_by_column),
+                {kind: _as_dict(by_kind[kind], row, tokens_by_column) for kind in SIGNAL_WEIGHTS},
+            )
             if explain
             else None
         )
@@ -496,6 +537,13 @@ def _diversify(order: np.ndarray, categories: np.ndarray, limit: int) -> list[in
 _KIND_SIGNAL = {"view": "browsing", "watch": "saved", "purchase": "purchases"}
 
 
+def _as_dict(matrix: sparse.csr_matrix, row: int, tokens_by_column: list[str]) -> dict[str, float]:
+    """One row of a CSR matrix as {token: value}, read straight from its arrays."""
+    start, end = matrix.indptr[row], matrix.indptr[row + 1]
+    columns, values = matrix.indices[start:end].tolist(), matrix.data[start:end].tolist()
+    return {tokens_by_column[c]: v for c, v in zip(columns, values, strict=True)}
+
+
 class _Explainer:
     """Names the parts of one shopper's picks; what it needs of the shopper is worked out once."""
 
@@ -505,24 +553,22 @@ class _Explainer:
         now: datetime,
         names: Names,
         similar: TasteSource | None,
-        direct_row: sparse.csr_matrix,
-        positive_row: sparse.csr_matrix,
-        tokens_by_column: list[str],
+        direct: dict[str, float],
+        profile: dict[str, float],
+        kinds: dict[str, dict[str, float]],
     ):
         self.shopper, self.now, self.names, self.similar = shopper, now, names, similar
-        self.direct = {tokens_by_column[c]: float(v) for c, v in zip(direct_row.indices, direct_row.data, strict=True)}
-        self.profile = {
-            tokens_by_column[c]: float(v) for c, v in zip(positive_row.indices, positive_row.data, strict=True)
-        }
-        # Each token's mass by kind of signal, to split the direct match between views, watches and purchases.
-        self.mass: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self.direct, self.profile = direct, profile
+        # Each kind's mass of each token, to split the direct match between views, watches and purchases.
+        self.kinds = kinds
         self.categories: Counter = Counter()
+        self.by_kind: dict[str, list[Signal]] = defaultdict(list)
+        self._because: Callable[[str], str | None] | None = None
+        self._like_this: dict[tuple, tuple] = {}
         for signal in shopper.signals:
+            self.by_kind[signal.kind].append(signal)
             if signal.kind in SIGNAL_WEIGHTS:
-                weight = SIGNAL_WEIGHTS[signal.kind] * decay(signal.at, now)
                 self.categories[signal.listing.category_id] += 1
-                for token, share in listing_tokens(signal.listing).items():
-                    self.mass[token][signal.kind] += weight * share
 
     def parts(
         self,
@@ -554,12 +600,15 @@ class _Explainer:
                 if token[0] in "cp":
                     category_part += value
                     continue
-                kinds = self.mass[token]
+                kinds = {kind: masses[token] for kind, masses in self.kinds.items() if token in masses}
                 total_mass = sum(kinds.values()) or 1.0
                 for kind, kind_mass in kinds.items():
                     by_kind[kind] += value * kind_mass / total_mass
             for kind, value in by_kind.items():
-                label = personal_label(kind, facts, self.shopper.signals, names, self.now)
+                key = (kind, facts.category_id, facts.parent_id)
+                if key not in self._like_this:
+                    self._like_this[key] = _like_this(kind, facts, self.by_kind[kind], names, self.now)
+                label = personal_label(kind, facts, (), names, self.now, self._like_this[key])
                 parts.append(Contribution(_KIND_SIGNAL[kind], label, value))
             if category_part > 0:
                 seen = sum(self.categories.values()) or 1
@@ -572,7 +621,9 @@ class _Explainer:
                 if self.similar is not None:
                     new = [t for t in tokens if t not in self.profile] or list(tokens)
                     best = max(new, key=tokens.__getitem__)
-                    if source := self.similar.because(best, self.profile):
+                    if self._because is None:
+                        self._because = self.similar.suggester(self.profile)
+                    if source := self._because(best):
                         label = f"Shoppers who like {names.token(source)} also look at {names.token(best)}"
                 parts.append(Contribution("similar_users", label, collab * taste_scale))
         if penalty > 0:
