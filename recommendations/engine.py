@@ -308,25 +308,38 @@ DULL_WORDS = frozenset("inch cm mm gb tb lb ft set pair lot box shape barely use
 
 
 @lru_cache(maxsize=100_000)
+def _key_words(text: str) -> tuple[str, ...]:
+    return tuple(key_words(text))
+
+
+@lru_cache(maxsize=100_000)
 def _title_words(title: str) -> frozenset[str]:
-    return frozenset(key_words(title))
+    return frozenset(_key_words(title))
 
 
-def _shared_word(candidate: Facts, others: Sequence[Facts], skip: Iterable[str] = ()) -> str | None:
+def _shared_word(candidate: Facts, others: Sequence[Facts], skip: Iterable[str] = (), counts=None) -> str | None:
     """A title word of the candidate that at least half (and two) of `others` share: the most shared,
-    then the earliest in the title; never one of `skip` (the category's own words)."""
+    then the earliest in the title; never one of `skip` (the category's own words). `counts`: the
+    words of `others` counted, when the caller has them already."""
     skipped = set(skip) | DULL_WORDS
-    mine = [w for w in dict.fromkeys(key_words(candidate.title)) if not w.isdigit() and w not in skipped]
-    counts = Counter(w for other in others for w in _title_words(other.title) if w in mine)
-    if not counts:
+    mine = [w for w in dict.fromkeys(_key_words(candidate.title)) if not w.isdigit() and w not in skipped]
+    if counts is None:
+        counts = _word_counts(others)
+    shared = {w: counts[w] for w in mine if counts.get(w)}
+    if not shared:
         return None
-    word = min(counts, key=lambda w: (-counts[w], mine.index(w)))
-    return word if counts[word] * 2 >= len(others) and counts[word] >= 2 else None
+    word = min(shared, key=lambda w: (-shared[w], mine.index(w)))
+    return word if shared[word] * 2 >= len(others) and shared[word] >= 2 else None
+
+
+def _word_counts(listings: Sequence[Facts]) -> Counter:
+    return Counter(w for listing in listings for w in _title_words(listing.title))
 
 
 def _like_this(kind: str, candidate: Facts, signals: Sequence[Signal], names: Names, now: datetime):
-    """(place, period, listings): the user's `kind` signals in the candidate's category (else its
-    parent's, else any), counted over the period named — this week's if any, else this month's."""
+    """(place, period, listings, their title words counted): the user's `kind` signals in the
+    candidate's category (else its parent's, else any), over the period named — this week's if
+    any, else this month's."""
     same = [s for s in signals if s.kind == kind and s.listing.category_id == candidate.category_id]
     if not same:  # the match came through the parent category or shared words
         same = [s for s in signals if s.kind == kind and s.listing.parent_id == candidate.parent_id]
@@ -342,7 +355,8 @@ def _like_this(kind: str, candidate: Facts, signals: Sequence[Signal], names: Na
         if recent:
             same, when = recent, period
             break
-    return place, when, list({s.listing.id: s.listing for s in same}.values())
+    listings = list({s.listing.id: s.listing for s in same}.values())
+    return place, when, listings, _word_counts(listings)
 
 
 def personal_label(
@@ -350,9 +364,9 @@ def personal_label(
 ) -> str:
     """ "You viewed 4 gaming laptops this week": the user's own signals of `kind` like this one.
     `like_this`: `_like_this`'s answer when the caller has it already (it depends on the category only)."""
-    place, when, listings = like_this or _like_this(kind, candidate, signals, names, now)
+    place, when, listings, counts = like_this or _like_this(kind, candidate, signals, names, now)
     count = len(listings)
-    word = _shared_word(candidate, listings, skip=key_words(place))
+    word = _shared_word(candidate, listings, skip=_key_words(place), counts=counts)
     what = f"{_as_written(word, candidate.title)} {place.lower()}" if word else place.lower()
     if kind == "view":
         return f"You viewed {count} {what} {when}" if count > 1 else f"You viewed one of these ({what}) {when}"

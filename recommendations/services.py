@@ -206,6 +206,20 @@ def _shared_parts(as_of: datetime, signals_until: datetime, live: bool) -> _Shar
     return shared
 
 
+def shared_pool_listings() -> list[engine.Facts]:
+    """The candidates this process ranks against now (benchmarks report its size)."""
+    shared = _shared.get(("live",))
+    return shared.pool.listings if shared else []
+
+
+def signal_count(user_ids: Sequence[int]) -> int:
+    """How many signals these users have (views in the window, watches, purchases, dismissals)."""
+    since = timezone.now() - engine.SIGNAL_WINDOW
+    return ListingView.objects.filter(user_id__in=user_ids, viewed_at__gt=since).count() + sum(
+        model.objects.filter(user_id__in=user_ids).count() for model in (WatchlistItem, Purchase, Dismissal)
+    )
+
+
 def forget_shared_parts() -> None:
     """Drop the process's pool and model (tests; a deploy that changes the engine)."""
     _shared.clear()
