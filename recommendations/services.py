@@ -80,19 +80,13 @@ class _Similar(engine.TasteSource):
 
     def suggester(self, profile: dict[str, float]) -> Callable[[str], str | None]:
         index = self.vocabulary.index
-        columns = [(index[t], w) for t, w in profile.items() if index[t] < self.size]
-        row = sparse.csr_matrix(
-            ([w for _, w in columns], ([0] * len(columns), [c for c, _ in columns])),
-            shape=(1, self.size),
-            dtype=np.float32,
-        )
+        columns = sorted((index[t], w) for t, w in profile.items() if index[t] < self.size)
+        strongest = self.model.explainer([c for c, _ in columns], [w for _, w in columns])
 
         def because(token: str) -> str | None:
             column = index.get(token)
-            if not columns or column is None or column >= self.size:
-                return None
-            best = self.model.neighbours(column, row, k=1)
-            return self.tokens[best[0][0]] if best else None
+            source = strongest(column) if column is not None and column < self.size else None
+            return None if source is None else self.tokens[source]
 
         return because
 

@@ -108,6 +108,16 @@ def test_neighbours_are_ordered_by_contribution_and_cut_at_k():
     assert len(model.neighbours(MONITOR, shopper, k=5)) == 2
 
 
+def test_a_prepared_explainer_answers_as_neighbours_does():
+    model = TasteModel.fit(USERS, l2=1.0)
+    for weights in ({LAPTOP: 3.0, GAMING: 1.0}, {GAMING: 1.0, SOFA: 1.0}, {SOFA: 2.0}):
+        strongest = model.explainer(list(weights), list(weights.values()))
+        for token in (MONITOR, ARMCHAIR, LAPTOP, BIKE):
+            expected = model.neighbours(token, profile(weights), k=1)
+            assert strongest(token) == (expected[0][0] if expected else None), (weights, token)
+    assert model.explainer([], [])(MONITOR) is None
+
+
 def test_the_fit_matches_the_closed_form():
     rng = np.random.default_rng(7)
     x = sparse.random(40, 12, density=0.4, format="csr", dtype=np.float32, random_state=rng)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from recommendations import evaluation
+from recommendations import demo_evaluation, evaluation
 from recommendations.evaluation import hit_rate_at_k, ndcg_at_k, recall_at_k, time_split
 
 
@@ -156,18 +156,18 @@ def test_the_harness_is_deterministic():
     assert first == second
 
 
-def test_the_command_prints_one_json_object_and_omits_a_missing_demo_report(monkeypatch, capsys):
+def test_the_command_prints_both_parts_as_one_json_object(monkeypatch, capsys):
     monkeypatch.setattr(evaluation, "movielens_report", lambda: {"methods": {}})
-    monkeypatch.delattr(evaluation, "demo_report", raising=False)
+    monkeypatch.setattr(demo_evaluation, "demo_report", lambda: {"ours": 1})
 
     call_command("eval_recommendations")
 
-    assert json.loads(capsys.readouterr().out) == {"movielens": {"methods": {}}}
+    assert json.loads(capsys.readouterr().out) == {"movielens": {"methods": {}}, "demo": {"ours": 1}}
 
 
 def test_the_command_runs_only_the_part_asked_for(monkeypatch, capsys):
     monkeypatch.setattr(evaluation, "movielens_report", lambda: pytest.fail("movielens was not asked for"))
-    monkeypatch.setattr(evaluation, "demo_report", lambda: {"ours": 1}, raising=False)
+    monkeypatch.setattr(demo_evaluation, "demo_report", lambda: {"ours": 1})
 
     call_command("eval_recommendations", "--only", "demo")
 

@@ -10,8 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommendations import evaluation
-from recommendations.demo_evaluation import demo_report
+from recommendations import demo_evaluation, evaluation
 
 PARTS = ("movielens", "demo")
 
@@ -28,7 +27,7 @@ class Command(BaseCommand):
             if only in (None, "movielens"):
                 reports["movielens"] = evaluation.movielens_report()
             if only in (None, "demo"):
-                reports["demo"] = demo_report()
+                reports["demo"] = demo_evaluation.demo_report()
         except RuntimeError as error:  # a development dependency is missing: say which
             raise CommandError(str(error)) from error
         self.stdout.write(json.dumps(reports, indent=2))
