@@ -122,9 +122,10 @@ def demo_report(
     user_ids = list(user_ids)
 
     popular = dict(
-        ListingView.objects.filter(viewed_at__lt=cutoff).values("listing_id").annotate(n=Count("id")).values_list(
-            "listing_id", "n"
-        )
+        ListingView.objects.filter(viewed_at__lt=cutoff)
+        .values("listing_id")
+        .annotate(n=Count("id"))
+        .values_list("listing_id", "n")
     )
     category_views: dict[int, Counter] = defaultdict(Counter)
     for user_id, category_id in ListingView.objects.filter(user_id__in=user_ids, viewed_at__lt=cutoff).values_list(
@@ -157,9 +158,7 @@ def demo_report(
             continue
         shoppers = [user_id for user_id, _ in pairs]
         # Ours may pull a few more than needed: whatever the shopper touched is dropped for every method.
-        ours = services.rank_listings(
-            shoppers, as_of=start, signals_until=cutoff, limit=K_RECALL + 10, diversify=False
-        )
+        ours = services.rank_listings(shoppers, as_of=start, signals_until=cutoff, limit=K_RECALL + 10, diversify=False)
         shown = services.rank_listings(shoppers, as_of=start, signals_until=cutoff)
         widest = max(len(touched[u]) for u in shoppers) + K_RECALL
         most_viewed = popularity_ranking(ids, popular, first_seen, widest)
