@@ -65,9 +65,11 @@ def category_deal_ranking(
         category = category_of[listing_id]
         if category in favourites:
             # The j-th best deal of a category with share s comes at j / s: a fair-share merge.
-            keyed.append(((seen[category] + 1) * total / category_views[category], listing_id))
+            # Ties go to the better deal.
+            place = (seen[category] + 1) * total / category_views[category]
+            keyed.append((place, -(deal_of[listing_id] or 0.0), listing_id))
             seen[category] += 1
-    ranked = [listing_id for _, listing_id in sorted(keyed)]
+    ranked = [listing_id for *_, listing_id in sorted(keyed)]
     if len(ranked) < k:
         chosen = set(ranked)
         ranked += [i for i in by_deal if i not in chosen][: k - len(ranked)]
