@@ -9,7 +9,6 @@ from django.utils import timezone
 from accounts.models import User
 from listings.models import ListingView
 from recommendations.demo import seed_history, seed_shoppers
-from recommendations.demo_evaluation import demo_report
 from recommendations.models import Dismissal
 from tests.factories import ListingFactory, UserFactory, category
 
@@ -90,16 +89,3 @@ def test_the_demo_user_gets_the_taste_given_once(catalogue):
     assert counts["laptops"] > counts["sofas"] and counts["monitors"] > counts["bikes"]
     assert seed_history(demo, ["laptops", "monitors"], now=catalogue) == 0
 
-
-def test_the_demo_evaluation_reports_each_method_on_held_out_days(catalogue):
-    seed_shoppers(15, now=catalogue)
-    report = demo_report()
-    assert report["users"] > 0 and 1 <= report["days"] <= 7 and report["pairs"] > 0
-    for method in ("ours", "ours_as_shown", "popularity", "same_category_best_deal"):
-        assert set(report[method]) == {"ndcg_at_10", "recall_at_20"}
-        assert all(0 <= value <= 1 for value in report[method].values())
-    assert isinstance(report["beats_both"], bool)
-
-
-def test_the_demo_evaluation_says_what_to_do_without_views(db):
-    assert "seed_demo_shoppers" in demo_report()["error"]
