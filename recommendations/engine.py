@@ -482,13 +482,7 @@ def rank(
             for listing_id in shopper.excluded:
                 if (column := candidates.column.get(listing_id)) is not None:
                     total[column] = -np.inf
-            order = _top(total, limit * (4 if diversify else 1))
-            chosen = _diversify(order, candidates.categories, limit) if diversify else [int(c) for c in order[:limit]]
-            if len(chosen) < limit and len(order) < len(total):  # one taste filled its categories: look further
-                order = _top(total, len(total))
-                chosen = (
-                    _diversify(order, candidates.categories, limit) if diversify else [int(c) for c in order[:limit]]
-                )
+            chosen = _choose(total, candidates.categories, limit, diversify)
         explainer = (
             _Explainer(
                 shopper,
@@ -534,16 +528,31 @@ def _top(total: np.ndarray, count: int) -> np.ndarray:
     return part[np.argsort(-total[part], kind="stable")]
 
 
-def _diversify(order: np.ndarray, categories: np.ndarray, limit: int) -> list[int]:
-    """Best first, skipping a category once it has MAX_PER_CATEGORY picks."""
-    chosen, per_category = [], Counter()
-    for column in order:
-        category = int(categories[column])
-        if per_category[category] >= MAX_PER_CATEGORY:
-            continue
-        per_category[category] += 1
-        chosen.append(int(column))
-        if len(chosen) == limit:
+def _choose(total: np.ndarray, categories: np.ndarray, limit: int, diversify: bool) -> list[int]:
+    """The best `limit` columns, best first; diversified: never more than MAX_PER_CATEGORY from one
+    category. Each round takes the best few, then rules out the categories that are full, so a taste
+    that fills its own categories costs a few partial sorts, never a full one."""
+    if not diversify:
+        return [int(c) for c in _top(total, limit) if np.isfinite(total[c])]
+    work = total.copy()
+    chosen: list[int] = []
+    per_category: Counter = Counter()
+    while len(chosen) < limit:
+        order = _top(work, limit * 4)
+        for column in order:
+            if not np.isfinite(work[column]):
+                break
+            category = int(categories[column])
+            if per_category[category] >= MAX_PER_CATEGORY:
+                continue
+            per_category[category] += 1
+            chosen.append(int(column))
+            if len(chosen) == limit:
+                return chosen
+        work[order] = -np.inf
+        full = [category for category, count in per_category.items() if count >= MAX_PER_CATEGORY]
+        work[np.isin(categories, full)] = -np.inf
+        if not np.isfinite(work).any():
             break
     return chosen
 
