@@ -244,10 +244,12 @@ def _shoppers(user_ids: Sequence[int], since: datetime, until: datetime, today_b
         for kind, rows, at in sources
         for user_id, listing_id, when in rows.filter(user_id__in=shoppers).values_list("user_id", "listing_id", at)
     ]
-    # Each listing once (shoppers share them), not once per signal.
-    facts = {
-        row[0]: _facts(row) for row in Listing.objects.filter(id__in={s[2] for s in signals}).values_list(*_FACT_FIELDS)
-    }
+    # Each listing once (shoppers share them), not once per signal; chosen by subqueries rather than
+    # by an IN list of thousands of ids, which cost more to build and send than the rows did.
+    about = Q()
+    for _, rows, _ in sources:
+        about |= Q(id__in=rows.filter(user_id__in=shoppers).values("listing_id"))
+    facts = {row[0]: _facts(row) for row in Listing.objects.filter(about).values_list(*_FACT_FIELDS)} if signals else {}
     for kind, user_id, listing_id, when in signals:
         shopper = shoppers[user_id]
         shopper.signals.append(engine.Signal(kind, facts[listing_id], when))
