@@ -251,8 +251,10 @@ def _shoppers(user_ids: Sequence[int], since: datetime, until: datetime, today_b
         about |= Q(id__in=rows.filter(user_id__in=shoppers).values("listing_id"))
     facts = {row[0]: _facts(row) for row in Listing.objects.filter(about).values_list(*_FACT_FIELDS)} if signals else {}
     for kind, user_id, listing_id, when in signals:
+        if (listing := facts.get(listing_id)) is None:  # its signal was withdrawn between the two reads
+            continue
         shopper = shoppers[user_id]
-        shopper.signals.append(engine.Signal(kind, facts[listing_id], when))
+        shopper.signals.append(engine.Signal(kind, listing, when))
         shopper.excluded.add(listing_id)
     days = set(today_by_user.values())
     for user_id, listing_id, day in Notification.objects.filter(user_id__in=shoppers, local_day__in=days).values_list(
