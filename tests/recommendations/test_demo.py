@@ -10,33 +10,17 @@ from accounts.models import User
 from listings.models import ListingView
 from recommendations.demo import seed_history, seed_shoppers
 from recommendations.models import Dismissal
-from tests.factories import ListingFactory, UserFactory, category
+from tests.factories import UserFactory
+
+from .catalogue import make_catalogue
 
 pytestmark = pytest.mark.django_db
-
-TITLES = {
-    "laptops": ["Lenovo ThinkPad laptop", "Dell XPS laptop", "ASUS gaming laptop"],
-    "monitors": ["Dell 27 monitor", "LG UltraGear monitor", "Samsung curved monitor"],
-    "bikes": ["Trek road bike", "Specialized mountain bike", "Cannondale hybrid bike"],
-    "sofas": ["IKEA Kivik sofa", "Leather sectional couch", "West Elm sofa"],
-}
 
 
 @pytest.fixture
 def catalogue():
     now = timezone.now()
-    for slug, titles in TITLES.items():
-        for n in range(24):
-            born = now - timedelta(days=30 - n)
-            gone = born + timedelta(days=6) if n % 3 == 0 else None
-            ListingFactory(
-                title=titles[n % 3],
-                category=category(slug),
-                first_seen_at=born,
-                deactivated_at=gone,
-                is_active=gone is None,
-                deal_score=0.3 + (n % 7) / 10,
-            )
+    make_catalogue(now, per_category=24, lifetime=timedelta(days=6))
     return now
 
 
@@ -88,4 +72,3 @@ def test_the_demo_user_gets_the_taste_given_once(catalogue):
     counts = Counter(ListingView.objects.filter(user=demo).values_list("listing__category__slug", flat=True))
     assert counts["laptops"] > counts["sofas"] and counts["monitors"] > counts["bikes"]
     assert seed_history(demo, ["laptops", "monitors"], now=catalogue) == 0
-

@@ -8,31 +8,14 @@ from django.utils import timezone
 from recommendations import services
 from recommendations.demo import seed_shoppers
 from recommendations.demo_evaluation import category_deal_ranking, demo_report, popularity_ranking
-from tests.factories import ListingFactory, category
 
-TITLES = {
-    "laptops": ["Lenovo ThinkPad laptop", "Dell XPS laptop", "ASUS gaming laptop"],
-    "monitors": ["Dell 27 monitor", "LG UltraGear monitor", "Samsung curved monitor"],
-    "bikes": ["Trek road bike", "Specialized mountain bike", "Cannondale hybrid bike"],
-    "sofas": ["IKEA Kivik sofa", "Leather sectional couch", "West Elm sofa"],
-}
+from .catalogue import make_catalogue
 
 
 @pytest.mark.django_db
 def test_the_report_has_every_method_with_scores_between_zero_and_one():
     now = timezone.now()
-    for slug, titles in TITLES.items():
-        for n in range(30):
-            born = now - timedelta(days=30, hours=-n * 24)
-            gone = born + timedelta(days=8) if n % 3 == 0 else None
-            ListingFactory(
-                title=titles[n % 3],
-                category=category(slug),
-                first_seen_at=born,
-                deactivated_at=gone,
-                is_active=gone is None,
-                deal_score=0.3 + (n % 7) / 10,
-            )
+    make_catalogue(now, per_category=30, lifetime=timedelta(days=8))
     seed_shoppers(15, seed=5, now=now)
     services.forget_shared_parts()
 
