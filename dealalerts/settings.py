@@ -56,12 +56,14 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "anymail",
+    "activity",
     "accounts",
     "listings",
     "notifications",
     "alerts",
     "watchlist",
     "recommendations",
+    "metrics",
 ]
 
 MIDDLEWARE = [
@@ -183,6 +185,7 @@ CELERY_TASK_ROUTES = {
     "alerts.*": {"queue": "ingest"},
     "watchlist.*": {"queue": "ingest"},
     "recommendations.*": {"queue": "default"},
+    "metrics.*": {"queue": "default"},
     "notifications.deliver_batch": {"queue": "notify"},
     "notifications.send_digest_batch": {"queue": "notify"},
 }

@@ -58,6 +58,7 @@ urlpatterns = [
     path("sw.js", notification_views.service_worker, name="service-worker"),  # web push: scope is the whole site
     path("accounts/", include("accounts.urls")),
     path("alerts/", include("alerts.urls")),
+    path("staff/", include("metrics.urls")),
     path("notifications/", include("notifications.urls")),
     path("watchlist/", include("watchlist.urls")),
     path("for-you/", include("recommendations.urls")),

@@ -1,0 +1,50 @@
+"""Writing the event log: what every app calls where something happens.
+
+One small interface, so recording a fact is one line where it happens and costs one query
+(`record`), or one query for a batch (`record_many`). Reads are the metrics app's business.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import Event, Kind
+
+
+def record(kind: str, *, now: datetime | None = None, **fields) -> Event:
+    """Write one event; `fields` are `Event`'s (user_id, channel, ref_id, listing_id, …)."""
+    return Event.objects.create(kind=kind, created_at=now or timezone.now(), **fields)
+
+
+def record_many(events: Iterable[Event]) -> int:
+    """Write a batch of unsaved `Event`s in one query; returns how many."""
+    rows = list(events)
+    if rows:
+        Event.objects.bulk_create(rows)
+    return len(rows)
+
+
+def record_once(kind: str, external_id: str, *, now: datetime | None = None, **fields) -> bool:
+    """Write an event that carries a provider's own id (an ESP tracking event) unless it is already here.
+
+    Webhooks are delivered at least once: the same event twice records one row. True when written.
+    """
+    try:
+        with transaction.atomic():
+            record(kind, external_id=external_id[:100], now=now, **fields)
+    except IntegrityError:
+        return False
+    return True
+
+
+def has_first(kind: str, ref_id: int, channel: str = "", *, machine: bool = False) -> bool:
+    """Whether a first `kind` event (of people, or of machines) for `ref_id` on `channel` is recorded.
+
+    What marks a later one as a `repeat`, so rates count each message once however often it is clicked.
+    """
+    return Event.objects.filter(kind=kind, ref_id=ref_id, channel=channel, machine=machine, repeat=False).exists()
+
+
+__all__ = ["Event", "Kind", "has_first", "record", "record_many", "record_once"]
