@@ -40,11 +40,19 @@ def record_once(kind: str, external_id: str, *, now: datetime | None = None, **f
 
 
 def has_first(kind: str, ref_id: int, channel: str = "", *, machine: bool = False) -> bool:
-    """Whether a first `kind` event (of people, or of machines) for `ref_id` on `channel` is recorded.
+    """Whether a first `kind` event (of people, or of machines) for `ref_id` on `channel` is recorded."""
+    earlier = Event.objects.filter(kind=kind, ref_id=ref_id, channel=channel, machine=machine)
+    return earlier.exists()
 
-    What marks a later one as a `repeat`, so rates count each message once however often it is clicked.
+
+def firsts(kind: str, ref_id: int, channel: str, *, machine: bool) -> dict[str, bool]:
+    """`repeat` and `first_human` for a new `kind` event about `ref_id` on `channel` (one query).
+
+    Spread into `record(...)`: a second click is a repeat; a person's first open after a privacy
+    proxy's is a repeat (the message was already "opened") but still the first human one.
     """
-    return Event.objects.filter(kind=kind, ref_id=ref_id, channel=channel, machine=machine, repeat=False).exists()
+    earlier = set(Event.objects.filter(kind=kind, ref_id=ref_id, channel=channel).values_list("machine", flat=True))
+    return {"repeat": bool(earlier), "first_human": not machine and False not in earlier}
 
 
-__all__ = ["Event", "Kind", "has_first", "record", "record_many", "record_once"]
+__all__ = ["Event", "Kind", "firsts", "has_first", "record", "record_many", "record_once"]

@@ -57,8 +57,11 @@ class Event(models.Model):
     rank = models.PositiveSmallIntegerField(null=True, blank=True, help_text="A recommendation's place: 1 = first.")
     # Opens and clicks only: a mail privacy proxy or a link scanner, not a person (see `machines`).
     machine = models.BooleanField(default=False)
-    # Not the first of its kind for what it is about (a second click on one notification): rates count firsts.
+    # Rates count each message once however often it is opened or clicked: `repeat` marks an event
+    # that is not the first of its kind for what it is about (by anyone, machine or person), and
+    # `first_human` the first by a person — which may come after a privacy proxy's open.
     repeat = models.BooleanField(default=False)
+    first_human = models.BooleanField(default=False)
     delay_seconds = models.IntegerField(null=True, blank=True, help_text="Opens and clicks: seconds since it was sent.")
     user_agent = models.CharField(max_length=300, blank=True, default="")
     # The ESP's own id for a tracking event: a webhook delivered twice records it once.

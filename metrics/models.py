@@ -12,18 +12,21 @@ from django.db import models
 
 
 class DailyCount(models.Model):
-    """How many events of a kind (on a channel, by machines or people, first or repeat) one UTC day had."""
+    """How many events of a kind (on a channel, by machines or people, first or not) one UTC day had."""
 
     day = models.DateField()
     kind = models.CharField(max_length=30)
     channel = models.CharField(max_length=10, blank=True, default="")
     machine = models.BooleanField(default=False)
     repeat = models.BooleanField(default=False)
+    first_human = models.BooleanField(default=False)
     count = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["day", "kind", "channel", "machine", "repeat"], name="daily_count_once")
+            models.UniqueConstraint(
+                fields=["day", "kind", "channel", "machine", "repeat", "first_human"], name="daily_count_once"
+            )
         ]
 
     def __str__(self) -> str:
