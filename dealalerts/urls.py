@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.api import ObtainTokenView, ResendConfirmationView
 from alerts.api import DealAlertRuleViewSet
 from listings.api import CategoryViewSet, ListingViewSet
+from metrics.api import MetricsView
 from notifications import views as notification_views
 from notifications.api import NotificationPreferencesViewSet, NotificationViewSet, PushSubscriptionViewSet
 from recommendations.api import DismissalViewSet, PurchaseViewSet, RecommendationViewSet
@@ -41,6 +42,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 api_urls = [
     re_path(r"^auth/token/?$", ObtainTokenView.as_view(), name="auth-token"),
     re_path(r"^auth/confirm-email/resend/?$", ResendConfirmationView.as_view(), name="resend-confirmation"),
+    re_path(r"^metrics/?$", MetricsView.as_view(), name="metrics"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
