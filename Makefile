@@ -35,6 +35,7 @@ demo: migrate
 	$(DEV) $(BIN)/python manage.py seed_demo_alerts
 	$(DEV) $(BIN)/python manage.py seed_demo_watchlist
 	$(DEV) $(BIN)/python manage.py seed_demo_shoppers
+	$(DEV) $(BIN)/python manage.py seed_demo_activity
 
 ## make run: web, worker, beat and the demo feed in one terminal (Ctrl-C stops all).
 # honcho gives each process type its own PORT (web PORT, worker PORT+100, …), so the links the

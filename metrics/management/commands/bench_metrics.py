@@ -139,7 +139,7 @@ class Command(BaseCommand):
             INSERT INTO activity_event
                 (kind, channel, provider, user_id, listing_id, ref_id, session, machine, repeat, first_human,
                  user_agent, detail, created_at)
-            SELECT k[1], k[2], '', (%(users)s::bigint[])[1 + (n * 7919) %% %(user_count)s],
+            SELECT k[1], k[2], '', (%(users)s::bigint[])[1 + (n::bigint * 7919) %% %(user_count)s],
                    n, n, '', m < k[3]::float, false, m >= k[3]::float, '', 'bench',
                    now() - t * interval '{days} days'
             FROM typed
