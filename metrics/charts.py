@@ -8,8 +8,8 @@ Every label is a number or a date we format, so nothing in it needs escaping bey
 from datetime import date
 from html import escape
 
-WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 32
+WIDTH, HEIGHT = 520, 220
+LEFT, RIGHT, TOP, BOTTOM = 52, 12, 18, 34
 LINE, TARGET, GRID, INK = "#4f46e5", "#12b76a", "#e4e7ec", "#475467"
 
 
@@ -34,7 +34,7 @@ def line_chart(series: list[tuple[date, float | None]], target: float | None, fm
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
-        f'role="img" aria-label="{escape(label)}" font-family="system-ui, sans-serif" font-size="12">',
+        f'role="img" aria-label="{escape(label)}" font-family="system-ui, sans-serif" font-size="14">',
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#fff"/>',
     ]
     for fraction in (0, 0.5, 1):

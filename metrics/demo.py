@@ -23,8 +23,9 @@ from activity.machines import MACHINE_OPEN_SECONDS
 from activity.models import Event, Kind
 from alerts.models import DealAlertRule
 from dealalerts.encryption import digest
-from listings.models import Listing
-from notifications.models import Address
+from listings.models import Category, Listing
+from notifications.models import Address, Frequency, NotificationPreferences
+from notifications.preferences import ensure_preferences
 
 DEMO_DOMAIN = "@dealalerts.local"
 DEMO_REF_BASE = 10**12
@@ -189,7 +190,28 @@ def _provider(channel: str) -> str:
 
 
 def _rules(rng: random.Random, w: _Writer, users: list[User], start: datetime, now: datetime) -> None:
-    """The demo rules were made just now by their seed; spread them over the period, as people made them."""
+    """Most shoppers made a rule or two along the way (the demo shopper's own come from its seed); those
+    who did hear about their deals in a daily digest, as many people choose."""
+    have = set(DealAlertRule.objects.filter(user__in=users).values_list("user_id", flat=True))
+    slugs = list(Category.objects.filter(parent__isnull=False).values_list("slug", flat=True)) or [""]
+    new = []
+    for user in users:
+        if user.id in have or rng.random() >= 0.64:
+            continue
+        for slug in rng.sample(slugs, k=min(len(slugs), rng.choice((1, 1, 2)))):
+            new.append(
+                DealAlertRule(
+                    user=user,
+                    name=f"Good deals in {slug.replace('-', ' ')}",
+                    categories=[slug] if slug else [],
+                    min_deal_score=0.7,
+                )
+            )
+    DealAlertRule.objects.bulk_create(new)
+    makers = [u for u in users if u.id not in have and any(r.user_id == u.id for r in new)]
+    ensure_preferences(makers)
+    NotificationPreferences.objects.filter(user__in=makers).update(frequency=Frequency.DAILY)
+
     seen: set[int] = set()
     rules = list(DealAlertRule.objects.filter(user__in=users).order_by("user_id", "id"))
     for rule in rules:

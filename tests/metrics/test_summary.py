@@ -164,3 +164,17 @@ def test_the_pages_reads_are_constant_as_events_grow():
         record(Kind.LISTING_VIEWED, now=at, user_id=user.id)
         record(Kind.DIGEST_OPENED, now=at, ref_id=day, machine=bool(day % 2))
     assert reads() == few == 4
+
+
+@pytest.mark.django_db
+def test_the_roll_up_makes_the_same_queries_however_many_events_a_day_has():
+    rollup.roll_up(now=NOW)
+
+    def one_run(n: int) -> int:
+        for _ in range(n):
+            user = UserFactory()
+            record(Kind.LISTING_VIEWED, now=TODAY, user_id=user.id)
+            record(Kind.NOTIFICATION_SENT, now=TODAY, user_id=user.id, channel="push")
+        return count_queries(lambda: rollup.roll_up(now=NOW))
+
+    assert one_run(2) == one_run(40)
