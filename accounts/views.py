@@ -2,9 +2,12 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
+
+from activity.log import Kind, record
 
 from . import api_tokens, confirmation
 from .forms import EmailAuthenticationForm, ProfileForm, SignupForm
@@ -27,7 +30,9 @@ def signup(request):
         return redirect(next_url or "listings:browse")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        with transaction.atomic():  # the account and its sign-up event, or neither
+            user = form.save()
+            record(Kind.USER_SIGNED_UP, user_id=user.pk, now=user.date_joined)
         confirmation.send_after_commit(user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(

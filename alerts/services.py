@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.geo import bounding_box, lookup_zip
 from accounts.models import User
+from activity.log import Event, Kind, record
 from dealalerts.db import insert_ignoring_conflicts
 from listings.models import Category, Listing
 from listings.selectors import has_any_phrase
@@ -321,7 +322,12 @@ def create_rule(user: User, **fields) -> DealAlertRule:
         User.objects.select_for_update().filter(pk=user.pk).first()  # serialise a user's concurrent creates
         if DealAlertRule.objects.filter(user=user).count() >= MAX_RULES_PER_USER:
             raise RuleLimitReached(f"You can have at most {MAX_RULES_PER_USER} alert rules; delete one first.")
-        return DealAlertRule.objects.create(user=user, **fields)
+        # "Users with a first rule" counts people: any earlier rule.created of this user (a rule
+        # since deleted too, or an undone delete's first life) makes this one a repeat.
+        repeat = Event.objects.filter(kind=Kind.RULE_CREATED, user=user).exists()
+        rule = DealAlertRule.objects.create(user=user, **fields)
+        record(Kind.RULE_CREATED, user_id=user.pk, ref_id=rule.pk, repeat=repeat, now=rule.created_at)
+        return rule
 
 
 def update_rule(rule: DealAlertRule, **fields) -> DealAlertRule:

@@ -1,13 +1,16 @@
 import hashlib
+from datetime import datetime
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
 
 from accounts.geo import lookup_zip
+from activity.log import Event, Kind, record_many
+from activity.visits import visit
 
 from .charts import CHART_SIZES, EMAIL_CHART_WIDTH, chart_png, price_chart
 from .filters import DEFAULT_RADIUS_MI, ListingFilter
@@ -63,12 +66,28 @@ def browse(request):
     return render(request, template, context)
 
 
+def record_listing_view(request: HttpRequest, listing: Listing, now: datetime) -> None:
+    """Log a view of `listing` in this request's visit, and the visit's start when it starts here.
+
+    Anonymous visitors count for "deals viewed per session" too; one insert either way. The
+    signed-in user's `ListingView` (what recommendations learn from) is kept, tied to the visit.
+    """
+    user_id = request.user.pk if request.user.is_authenticated else None
+    session, started = visit(request, now)
+    events = [Event(kind=Kind.LISTING_VIEWED, user_id=user_id, listing_id=listing.pk, session=session, created_at=now)]
+    if started:
+        events.insert(0, Event(kind=Kind.SESSION_STARTED, user_id=user_id, session=session, created_at=now))
+    record_many(events)
+    if user_id is not None:
+        ListingView.objects.create(user_id=user_id, listing=listing, session_key=session, viewed_at=now)
+
+
 def listing_detail(request, pk: int):
     listing = get_object_or_404(Listing.objects.select_related("category__parent__parent__parent"), pk=pk)
     history = list(listing.price_points.values_list("recorded_at", "price"))
-    if request.user.is_authenticated:
-        ListingView.objects.create(user=request.user, listing=listing, session_key=request.session.session_key or "")
-    context = {"listing": listing, "history": history, "chart": price_chart(history, timezone.now())}
+    now = timezone.now()
+    record_listing_view(request, listing, now)
+    context = {"listing": listing, "history": history, "chart": price_chart(history, now)}
     return render(request, "listings/detail.html", context)
 
 

@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from . import services
-from .models import Dismissal, Purchase, RecommendationEvent, UserRecommendations
+from .models import Dismissal, Purchase, UserRecommendations
 
 
 @admin.register(Purchase, Dismissal)
@@ -34,13 +34,3 @@ class UserRecommendationsAdmin(admin.ModelAdmin):
     def refresh_now(self, request: HttpRequest, queryset: QuerySet) -> None:
         stored = services.refresh(list(queryset.values_list("user_id", flat=True)))
         self.message_user(request, f"Recomputed {stored} lists.", messages.SUCCESS)
-
-
-@admin.register(RecommendationEvent)
-class RecommendationEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "action", "surface", "rank", "listing", "user"]
-    list_filter = ["action", "surface", "created_at"]
-    search_fields = ["user__email", "listing__title"]
-    raw_id_fields = ["user", "listing"]
-    list_select_related = ["user", "listing"]
-    date_hierarchy = "created_at"

@@ -69,24 +69,3 @@ class Surface(models.TextChoices):
     PAGE = "page", "For you page"
     API = "api", "API"
     DIGEST = "digest", "Digest"
-
-
-class RecommendationEvent(models.Model):
-    """A recommendation shown to a user, or clicked through its tracked link (for the metrics)."""
-
-    class Action(models.TextChoices):
-        SHOWN = "shown", "Shown"
-        CLICKED = "clicked", "Clicked"
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recommendation_events")
-    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="recommendation_events")
-    action = models.CharField(max_length=10, choices=Action.choices)
-    surface = models.CharField(max_length=10, choices=Surface.choices)
-    rank = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1 = first card.")
-    created_at = models.DateTimeField()
-
-    class Meta:
-        indexes = [models.Index(fields=["created_at", "action"], name="recevent_time_action")]
-
-    def __str__(self) -> str:
-        return f"{self.user} {self.action} {self.listing_id} ({self.surface})"

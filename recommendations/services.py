@@ -22,13 +22,15 @@ from scipy import sparse
 
 from accounts.geo import lookup_zip
 from accounts.models import User
+from activity.log import Event, Kind, record, record_many
+from activity.machines import machine_click
 from listings.models import Category, Listing, ListingView
 from notifications.models import Notification
 from watchlist.models import WatchlistItem
 
 from . import engine
 from .collaborative import TasteModel
-from .models import Dismissal, Purchase, RecommendationEvent, Surface, UserRecommendations
+from .models import Dismissal, Purchase, Surface, UserRecommendations
 
 BATCH_SIZE = 250
 # A cached list older than this is recomputed on request; the beat task keeps most lists younger.
@@ -430,34 +432,28 @@ def lists_for(user_ids: Sequence[int], *, now: datetime | None = None) -> dict[i
     return lists
 
 
-def record_shown(user_id: int, recommendations: Sequence[Recommendation], surface: str, *, now=None) -> None:
-    """Impressions, for click-through: one row per card shown."""
-    now = now or timezone.now()
-    RecommendationEvent.objects.bulk_create(
-        RecommendationEvent(
-            user_id=user_id,
-            listing=r.listing,
-            action=RecommendationEvent.Action.SHOWN,
-            surface=surface,
-            rank=r.rank,
-            created_at=now,
-        )
-        for r in recommendations
+def _shown(user_id: int, listing_id: int, surface: str, rank: int | None, now: datetime) -> Event:
+    return Event(
+        kind=Kind.RECOMMENDATION_SHOWN,
+        channel=surface,
+        user_id=user_id,
+        listing_id=listing_id,
+        rank=rank,
+        created_at=now,
     )
+
+
+def record_shown(user_id: int, recommendations: Sequence[Recommendation], surface: str, *, now=None) -> None:
+    """Impressions, for click-through: one event per card shown (each time it is shown), one query."""
+    now = now or timezone.now()
+    record_many(_shown(user_id, r.listing.pk, surface, r.rank, now) for r in recommendations)
 
 
 def record_shown_batch(shown: dict[int, Sequence[tuple[int, int]]], surface: str, *, now=None) -> None:
     """Impressions for a batch of users (the digests sent): {user id: [(listing id, rank)]}, one query."""
     now = now or timezone.now()
-    RecommendationEvent.objects.bulk_create(
-        RecommendationEvent(
-            user_id=user_id,
-            listing_id=listing_id,
-            action=RecommendationEvent.Action.SHOWN,
-            surface=surface,
-            rank=rank,
-            created_at=now,
-        )
+    record_many(
+        _shown(user_id, listing_id, surface, rank, now)
         for user_id, cards in shown.items()
         for listing_id, rank in cards
     )
@@ -540,12 +536,47 @@ def unmark_bought(user: User, listing_id: int, *, now: datetime | None = None) -
     return bool(deleted)
 
 
-def record_click(user_id: int, listing_id: int, surface: str, rank: int | None, *, now: datetime | None = None) -> None:
-    RecommendationEvent.objects.create(
+@dataclass(frozen=True)
+class ClickSource:
+    """Who followed a tracked link, as the request tells it: to tell link scanners from people."""
+
+    user_agent: str
+    ip: str
+    method: str = "GET"
+
+
+def record_click(
+    user_id: int,
+    listing_id: int,
+    surface: str,
+    rank: int | None,
+    source: ClickSource,
+    *,
+    now: datetime | None = None,
+) -> Event:
+    """Log a click on a recommended listing; two queries (what came before, then the row).
+
+    `ref_id` is the listing. Click-through counts a card once per user: `repeat` and `first_human`
+    are judged among this user's clicks on this listing from this surface. `activity.log.firsts`
+    judges by (kind, ref_id, channel) alone, which would make the second *person* to click a deal
+    from the digest a repeat; hence the same rule here with the user added.
+    """
+    machine = machine_click(source.user_agent, source.ip, None, source.method)
+    earlier = set(
+        Event.objects.filter(
+            kind=Kind.RECOMMENDATION_CLICKED, ref_id=listing_id, channel=surface, user_id=user_id
+        ).values_list("machine", flat=True)
+    )
+    return record(
+        Kind.RECOMMENDATION_CLICKED,
+        now=now,
+        channel=surface,
         user_id=user_id,
         listing_id=listing_id,
-        action=RecommendationEvent.Action.CLICKED,
-        surface=surface,
+        ref_id=listing_id,
         rank=rank,
-        created_at=now or timezone.now(),
+        machine=machine,
+        repeat=bool(earlier),
+        first_human=not machine and False not in earlier,
+        user_agent=source.user_agent[:300],
     )

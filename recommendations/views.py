@@ -12,9 +12,10 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.rate_limits import client_address
 from dealalerts import undo
 from dealalerts.serializers import MAX_ID
 from listings.models import Listing
@@ -117,7 +118,8 @@ def why(request: HttpRequest, listing_id: int) -> HttpResponse:
     return render(request, "recommendations/why.html", context)
 
 
-@require_GET
+# HEAD too: link scanners probe with it, and their probe is logged as a machine's click.
+@require_http_methods(["GET", "HEAD"])
 def go(request: HttpRequest, token: str) -> HttpResponse:
     """A tracked link: count the click, then the listing's page here. No session needed (emails)."""
     click = links.click_from_token(token)
@@ -126,7 +128,8 @@ def go(request: HttpRequest, token: str) -> HttpResponse:
     # A user or listing deleted since the link was made: nothing to count, nowhere to go.
     if not User.objects.filter(pk=click.user_id).exists() or not Listing.objects.filter(pk=click.listing_id).exists():
         raise Http404("That listing is gone.")
-    services.record_click(click.user_id, click.listing_id, click.surface, click.rank)
+    source = services.ClickSource(request.headers.get("User-Agent", ""), client_address(request), request.method)
+    services.record_click(click.user_id, click.listing_id, click.surface, click.rank, source)
     return redirect("listings:detail", pk=click.listing_id)
 
 

@@ -2,6 +2,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
+from activity.models import Event, Kind
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +22,24 @@ def test_signup_logs_in_with_time_zone_and_zip(client):
     user = User.objects.get()
     assert (user.email, str(user.time_zone), user.home_zip) == ("new@example.com", "America/Chicago", "60614")
     assert client.get("/accounts/profile/").status_code == 200
+
+
+def test_signup_logs_the_sign_up(client):
+    client.post(
+        "/accounts/signup/", {"email": "new@example.com", "password": "correct-horse-battery-9", "time_zone": "UTC"}
+    )
+    user = User.objects.get()
+    assert list(Event.objects.values_list("kind", "user_id", "created_at")) == [
+        (Kind.USER_SIGNED_UP, user.pk, user.date_joined)
+    ]
+
+
+def test_a_refused_signup_logs_nothing(client):
+    UserFactory(email="taken@example.com")
+    client.post(
+        "/accounts/signup/", {"email": "taken@example.com", "password": "correct-horse-battery-9", "time_zone": "UTC"}
+    )
+    assert not Event.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from activity.models import Event, Kind
 from listings.models import ListingView
-from recommendations.models import Dismissal, Purchase, RecommendationEvent
+from recommendations.models import Dismissal, Purchase
 
 from ..factories import ListingFactory, UserFactory, category
 from .test_page_polish import PHONE, log_in
@@ -63,8 +64,8 @@ def test_for_you_cards_not_interested_why_click_and_bought(live_server, page: Pa
     page.goto(f"{live_server.url}/for-you/")
     page.locator(".card.rec").first.locator("a.listing-link").click()
     expect(page).to_have_url(re.compile(r"/listings/\d+/$"))
-    click = RecommendationEvent.objects.get(action="clicked")
-    assert (click.surface, click.rank) == ("page", 1)
+    click = Event.objects.get(kind=Kind.RECOMMENDATION_CLICKED)
+    assert (click.channel, click.rank) == ("page", 1)
     page.get_by_role("button", name="I bought this").click()
     expect(page.get_by_text("You bought this")).to_be_visible()
     assert Purchase.objects.filter(user=shopper, listing_id=click.listing_id).exists()

@@ -6,6 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from activity.models import Event, Kind
+from activity.visits import VISIT_GAP
 from listings.models import ListingView, PricePoint
 from tests.factories import ListingFactory, category
 
@@ -70,28 +72,76 @@ def test_signed_in_view_is_recorded(client, user):
     client.force_login(user)
     client.get(f"/listings/{listing.pk}/")
     view = ListingView.objects.get()
-    assert (view.user, view.listing, view.session_key) == (user, listing, client.session.session_key)
+    visit_id = client.session["visit"][0]
+    assert (view.user, view.listing, view.session_key) == (user, listing, visit_id)
+    events = list(Event.objects.order_by("id").values_list("kind", "user_id", "listing_id", "session"))
+    assert events == [
+        (Kind.SESSION_STARTED, user.pk, None, visit_id),
+        (Kind.LISTING_VIEWED, user.pk, listing.pk, visit_id),
+    ]
 
 
-def test_anonymous_view_is_not_recorded(client):
-    client.get(f"/listings/{ListingFactory().pk}/")
+def test_anonymous_view_is_logged_without_a_listing_view(client):
+    listing = ListingFactory()
+    client.get(f"/listings/{listing.pk}/")
     assert ListingView.objects.count() == 0
+    visit_id = client.session["visit"][0]
+    events = list(Event.objects.order_by("id").values_list("kind", "user_id", "listing_id", "session"))
+    assert events == [
+        (Kind.SESSION_STARTED, None, None, visit_id),
+        (Kind.LISTING_VIEWED, None, listing.pk, visit_id),
+    ]
+
+
+def test_views_in_one_visit_share_it_and_start_it_once(client):
+    first, second = ListingFactory(), ListingFactory()
+    client.get(f"/listings/{first.pk}/")
+    client.get(f"/listings/{second.pk}/")
+    assert Event.objects.filter(kind=Kind.SESSION_STARTED).count() == 1
+    viewed = Event.objects.filter(kind=Kind.LISTING_VIEWED).order_by("id")
+    assert [e.listing_id for e in viewed] == [first.pk, second.pk]
+    assert len({e.session for e in viewed}) == 1
+
+
+def test_a_view_after_a_long_gap_starts_a_new_visit(client):
+    listing = ListingFactory()
+    client.get(f"/listings/{listing.pk}/")
+    session = client.session
+    visit_id, seen = session["visit"]
+    session["visit"] = [visit_id, seen - VISIT_GAP.total_seconds() - 1]
+    session.save()
+    client.get(f"/listings/{listing.pk}/")
+    started = list(Event.objects.filter(kind=Kind.SESSION_STARTED).order_by("id").values_list("session", flat=True))
+    viewed = list(Event.objects.filter(kind=Kind.LISTING_VIEWED).order_by("id").values_list("session", flat=True))
+    assert started == viewed and started[0] == visit_id != started[1]
 
 
 def test_unknown_listing_page_is_404(client):
     assert client.get("/listings/999999/").status_code == 404
 
 
-def test_listing_page_queries_are_constant(client, user):
+def test_listing_page_queries_are_constant(client, user, django_assert_num_queries):
     listing = ListingFactory()
     client.force_login(user)
-    with CaptureQueriesContext(connection) as few:
+    client.get(f"/listings/{listing.pk}/")  # the visit starts: two events in the same one insert
+    # 7 before the event log; + the events' insert, + saving the visit's time in the session
+    # (savepoint, update, release).
+    with django_assert_num_queries(11):
         client.get(f"/listings/{listing.pk}/")
     for hours in range(1, 20):
         PricePoint.objects.create(listing=listing, price=Decimal(300 - hours), recorded_at=timezone.now())
-    with CaptureQueriesContext(connection) as many:
+    with django_assert_num_queries(11):
         client.get(f"/listings/{listing.pk}/")
-    assert len(few) == len(many)
+
+
+def test_anonymous_listing_page_queries_are_constant(client, django_assert_num_queries):
+    listing = ListingFactory()
+    # 2 before the event log (listing, price history); + the events' insert, + the session that
+    # carries the visit (read it, then save it inside a savepoint).
+    with django_assert_num_queries(7):
+        client.get(f"/listings/{listing.pk}/")
+    with django_assert_num_queries(7):
+        client.get(f"/listings/{listing.pk}/")
 
 
 def test_listing_page_shows_times_in_the_users_time_zone(client, user):

@@ -7,10 +7,11 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from activity.models import Event, Kind
 from listings.models import ListingView
 from notifications.models import Notification
 from recommendations import services, tasks
-from recommendations.models import Dismissal, Purchase, RecommendationEvent, UserRecommendations
+from recommendations.models import Dismissal, Purchase, UserRecommendations
 from tests.factories import ListingFactory, UserFactory, category
 from tests.queries import count_queries
 from watchlist.models import WatchlistItem
@@ -59,7 +60,7 @@ def test_ten_deals_each_with_score_reason_and_signals(client, user):
     assert {s["signal"] for s in first["signals"]} >= {"browsing", "deal"}
     assert set(first["listing"]) >= {"id", "title", "price", "category", "url", "deal_score"}
     assert sum(1 for item in body if item["listing"]["category"] == "laptops") == 3, "diversified"
-    shown = RecommendationEvent.objects.filter(user=user, action="shown", surface="api")
+    shown = Event.objects.filter(user=user, kind=Kind.RECOMMENDATION_SHOWN, channel="api")
     assert sorted(shown.values_list("rank", flat=True)) == list(range(1, 11))
     assert client.get("/api/recommendations/").status_code == 200, "with or without a trailing slash"
 

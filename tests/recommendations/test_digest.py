@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
+from activity.models import Event, Kind
 from alerts.models import DealAlertRule
 from listings.models import ListingView
 from notifications import digest_sections, digests
@@ -13,7 +14,6 @@ from notifications.events import DealEvent, RuleSource, notify
 from notifications.models import NotificationPreferences
 from recommendations import services
 from recommendations.digest import recommended, sellers
-from recommendations.models import RecommendationEvent
 from tests.factories import ListingFactory, UserFactory, category
 from tests.queries import count_queries
 
@@ -81,14 +81,14 @@ def test_a_digest_carries_recommendations_with_reasons_and_tracked_links(postmar
     tracked = re.findall(rf"{re.escape(site)}(/for-you/go/[^/\s]+/)", text)
     assert len(tracked) == 3, "the top recommendations (three laptops: the list is diversified)"
     assert "Recommended for you" in message["HtmlBody"] and tracked[0] in message["HtmlBody"]
-    shown = RecommendationEvent.objects.filter(user=user, action="shown", surface="digest")
+    shown = Event.objects.filter(user=user, kind=Kind.RECOMMENDATION_SHOWN, channel="digest")
     assert sorted(shown.values_list("rank", flat=True)) == [1, 2, 3]
 
     # The email's link counts a click against the digest, then opens the listing here.
     response = Client().get(tracked[0])
     assert response.status_code == 302 and response["Location"] in {f"/listings/{p.pk}/" for p in picks}
-    click = RecommendationEvent.objects.get(action="clicked")
-    assert (click.user_id, click.surface, click.rank) == (user.pk, "digest", 1)
+    click = Event.objects.get(kind=Kind.RECOMMENDATION_CLICKED)
+    assert (click.user_id, click.channel, click.rank) == (user.pk, "digest", 1)
 
 
 def test_recommendations_alone_never_send_a_digest(postmark_peer):
@@ -100,7 +100,9 @@ def test_recommendations_alone_never_send_a_digest(postmark_peer):
     run = digests.send_due_digests(TICK)
     assert (run.sent, run.empty) == (0, 1) and postmark_peer.requests == []
     digests.preview(user, TICK)
-    assert not RecommendationEvent.objects.exists(), "gathered, never shown: no impressions"
+    assert not Event.objects.filter(kind__startswith="recommendation.").exists(), (
+        "gathered, never shown: no impressions"
+    )
 
 
 def test_the_subject_names_only_news_sections(postmark_peer):

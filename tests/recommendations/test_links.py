@@ -7,12 +7,17 @@ import pytest
 from django.core import signing
 from django.test import Client
 
+from activity.models import Event, Kind
 from notifications import links as notification_links
 from recommendations import links
-from recommendations.models import RecommendationEvent, Surface
+from recommendations.models import Surface
 from tests.factories import ListingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+BROWSER = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15"
+)
 
 
 def test_a_click_is_counted_then_the_listing_page(user):
@@ -20,8 +25,40 @@ def test_a_click_is_counted_then_the_listing_page(user):
     path = links.click_path(user.id, listing.id, Surface.DIGEST, 3)
     response = Client().get(path)  # from an email: no session needed
     assert response.status_code == 302 and response["Location"] == f"/listings/{listing.pk}/"
-    click = RecommendationEvent.objects.get(action="clicked")
-    assert (click.user_id, click.listing_id, click.surface, click.rank) == (user.id, listing.id, "digest", 3)
+    click = Event.objects.get(kind=Kind.RECOMMENDATION_CLICKED)
+    assert (click.user_id, click.listing_id, click.channel, click.rank) == (user.id, listing.id, "digest", 3)
+    assert (click.ref_id, click.machine, click.repeat, click.first_human) == (listing.id, True, False, False), (
+        "no user agent: a machine"
+    )
+
+
+def clicks() -> list[tuple]:
+    rows = Event.objects.filter(kind=Kind.RECOMMENDATION_CLICKED).order_by("id")
+    return list(rows.values_list("user_id", "machine", "repeat", "first_human", "user_agent"))
+
+
+def test_a_persons_first_click_counts_once_per_user_and_a_scanner_is_a_machine(user):
+    listing = ListingFactory()
+    someone = UserFactory()
+    mine = links.click_path(user.id, listing.id, Surface.DIGEST, 1)
+    theirs = links.click_path(someone.id, listing.id, Surface.DIGEST, 1)
+    Client(headers={"User-Agent": "Proofpoint URL Defense"}).get(mine)  # a mail filter follows it first
+    Client(headers={"User-Agent": BROWSER}).get(mine)
+    Client(headers={"User-Agent": BROWSER}).get(mine)
+    Client(headers={"User-Agent": BROWSER}).get(theirs)
+    assert clicks() == [
+        (user.id, True, False, False, "Proofpoint URL Defense"),
+        (user.id, False, True, True, BROWSER),  # a repeat of the click, yet the first by a person
+        (user.id, False, True, False, BROWSER),
+        (someone.id, False, False, True, BROWSER),  # another person's click on the same deal is their first
+    ]
+
+
+def test_a_head_probe_is_a_machines_click(user):
+    listing = ListingFactory()
+    response = Client(headers={"User-Agent": BROWSER}).head(links.click_path(user.id, listing.id, Surface.PAGE, 2))
+    assert response.status_code == 302
+    assert clicks() == [(user.id, True, False, False, BROWSER)]
 
 
 def test_the_absolute_url_is_on_the_site(user, settings):
@@ -46,7 +83,7 @@ def test_a_bad_token_is_a_404_page(token, user):
     ListingFactory()
     response = Client().get(f"/for-you/go/{token}/")
     assert response.status_code == 404
-    assert not RecommendationEvent.objects.exists()
+    assert not Event.objects.filter(kind__startswith="recommendation.").exists()
 
 
 def test_another_purposes_token_does_not_pass(user):
@@ -66,7 +103,7 @@ def test_an_expired_link_is_a_404(user, monkeypatch):
 
     assert Client().get(made(91)).status_code == 404
     assert Client().get(made(89)).status_code == 302
-    assert RecommendationEvent.objects.count() == 1
+    assert Event.objects.filter(kind=Kind.RECOMMENDATION_CLICKED).count() == 1
 
 
 def test_a_link_to_a_deleted_listing_or_user_is_a_404():
@@ -78,4 +115,4 @@ def test_a_link_to_a_deleted_listing_or_user_is_a_404():
     someone.delete()
     assert Client().get(gone_listing).status_code == 404
     assert Client().get(gone_user).status_code == 404
-    assert not RecommendationEvent.objects.exists()
+    assert not Event.objects.filter(kind__startswith="recommendation.").exists()

@@ -8,9 +8,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from activity.models import Event, Kind
 from listings.models import ListingView
 from recommendations import services
-from recommendations.models import Dismissal, Purchase, RecommendationEvent, UserRecommendations
+from recommendations.models import Dismissal, Purchase, UserRecommendations
 from tests.factories import ListingFactory, UserFactory, category
 from tests.queries import count_queries
 
@@ -63,7 +64,7 @@ def test_ten_cards_with_reasons_for_a_user_with_history(browser, user):
     assert 'href="/for-you/"' in html, "in the nav"
     links = re.findall(r'href="(/for-you/go/[^"]+/)" class="listing-link"', html)
     assert len(links) == 10, "card links are tracked"
-    shown = RecommendationEvent.objects.filter(user=user, action="shown", surface="page")
+    shown = Event.objects.filter(user=user, kind=Kind.RECOMMENDATION_SHOWN, channel="page")
     assert sorted(shown.values_list("rank", flat=True)) == list(range(1, 11)), "one impression per card"
 
 
@@ -95,7 +96,7 @@ def test_not_interested_with_htmx_then_undo(browser, user):
     history(user)
     first, second = ListingFactory(title="MSI gaming laptop A"), ListingFactory(title="MSI gaming laptop B")
     assert set(cards(browser.get("/for-you/"))) == {str(first.pk), str(second.pk)}
-    shown = RecommendationEvent.objects.filter(action="shown").count()
+    shown = Event.objects.filter(kind=Kind.RECOMMENDATION_SHOWN).count()
 
     gone = browser.post(f"/for-you/{first.pk}/not-interested/", **HTMX)
     assert gone.status_code == 200
@@ -107,7 +108,7 @@ def test_not_interested_with_htmx_then_undo(browser, user):
     back = browser.post(f"/for-you/{first.pk}/interested/", **HTMX)
     assert back.status_code == 200 and "MSI gaming laptop A" in text(back) and 'class="reason"' in text(back)
     assert not Dismissal.objects.filter(user=user, listing=first).exists()
-    assert RecommendationEvent.objects.filter(action="shown").count() == shown + 1, "fragments record nothing"
+    assert Event.objects.filter(kind=Kind.RECOMMENDATION_SHOWN).count() == shown + 1, "fragments record nothing"
     assert set(cards(browser.get("/for-you/"))) == {str(first.pk), str(second.pk)}
 
 
