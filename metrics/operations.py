@@ -174,16 +174,15 @@ def read_operations(now: datetime, broker: Connection | None = None) -> Operatio
 
 def read_queues(connection: Connection) -> Broker:
     """Depth and oldest message of each queue, from Redis or from the embedded filesystem broker."""
-    kind = "unknown"
+    transport = connection.transport
+    kind = "filesystem" if isinstance(transport, filesystem.Transport) else transport.driver_type
     try:
         channel = connection.default_channel
-        if isinstance(channel, filesystem.Channel):
-            kind = "filesystem"
+        if kind == "filesystem":
             return Broker(kind, _filesystem_queues(channel.data_folder_in))
-        if hasattr(channel, "client") and hasattr(channel, "_q_for_pri"):
-            kind = "redis"
+        if kind == "redis":
             return Broker(kind, _redis_queues(channel))
-        return Broker(connection.transport_cls, (), error="this broker's queues cannot be read")
+        return Broker(kind, (), error="this broker's queues cannot be read")
     except (OSError, KombuError, RedisError) as exc:
         return Broker(kind, (), error=str(exc) or type(exc).__name__)
 
