@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from django.db.models import Count, F, Max, Min, Q
+from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django_celery_beat.models import PeriodicTask
 from kombu import Connection
@@ -151,7 +151,7 @@ class Operations:
 
 
 def read_operations(now: datetime, broker: Connection | None = None) -> Operations:
-    """Everything the operations page shows, as of `now`: seven database queries and one broker read.
+    """Everything the operations page shows, as of `now`: six database queries and one broker read.
 
     `broker` is the Celery app's own connection unless one is given.
     """
@@ -275,13 +275,20 @@ def read_outbox(now: datetime) -> Outbox:
 
 def read_provider_trouble(now: datetime) -> tuple[ProviderTrouble, ...]:
     """Failures, retries and fallbacks by channel and provider over the last hour and day, with the
-    last error (of a failure or a retry): two queries, the second fetching one row per provider."""
+    last error (of a failure or a retry): one query, the last error a subquery per provider."""
     hour, day = now - timedelta(hours=1), now - timedelta(days=1)
 
     def counted(kind: str, since: datetime) -> Count:
         return Count("id", filter=Q(kind=kind, created_at__gte=since))
 
-    rows = list(
+    last_error = Event.objects.filter(
+        kind__in=[Kind.NOTIFICATION_FAILED, Kind.NOTIFICATION_RETRIED],
+        channel=OuterRef("channel"),
+        provider=OuterRef("provider"),
+        created_at__gte=day,
+        created_at__lte=now,
+    ).order_by("-created_at", "-id")
+    rows = (
         Event.objects.filter(kind__in=TROUBLE_KINDS, created_at__gte=day, created_at__lte=now)
         .values("channel", "provider")
         .annotate(
@@ -291,30 +298,12 @@ def read_provider_trouble(now: datetime) -> tuple[ProviderTrouble, ...]:
             retried_day=counted(Kind.NOTIFICATION_RETRIED, day),
             fell_back_hour=counted(Kind.NOTIFICATION_FELL_BACK, hour),
             fell_back_day=counted(Kind.NOTIFICATION_FELL_BACK, day),
-            last_error_id=Max("id", filter=Q(kind__in=[Kind.NOTIFICATION_FAILED, Kind.NOTIFICATION_RETRIED])),
+            last_error=Subquery(last_error.values("detail")[:1]),
+            last_error_at=Subquery(last_error.values("created_at")[:1]),
         )
         .order_by("channel", "provider")
     )
-    error_ids = [row["last_error_id"] for row in rows if row["last_error_id"] is not None]
-    errors = {e.id: e for e in Event.objects.filter(id__in=error_ids).only("id", "detail", "created_at")}
-    troubles = []
-    for row in rows:
-        error = errors.get(row["last_error_id"])
-        troubles.append(
-            ProviderTrouble(
-                channel=row["channel"],
-                provider=row["provider"],
-                failed_hour=row["failed_hour"],
-                failed_day=row["failed_day"],
-                retried_hour=row["retried_hour"],
-                retried_day=row["retried_day"],
-                fell_back_hour=row["fell_back_hour"],
-                fell_back_day=row["fell_back_day"],
-                last_error=error.detail if error else "",
-                last_error_at=error.created_at if error else None,
-            )
-        )
-    return tuple(troubles)
+    return tuple(ProviderTrouble(**{**row, "last_error": row["last_error"] or ""}) for row in rows)
 
 
 def read_schedules(now: datetime) -> tuple[BeatSchedule, ...]:

@@ -286,7 +286,7 @@ def test_queries_stay_the_same_as_rows_grow():
     few = count_queries(lambda: operations.read_operations(timezone.now()))
     rows_of_every_kind(12, "b")
     many = count_queries(lambda: operations.read_operations(timezone.now()))
-    assert few == many == 7
+    assert few == many == 6
 
 
 def test_durations_read_as_words():
