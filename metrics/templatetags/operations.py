@@ -17,3 +17,9 @@ def duration(span: timedelta | None) -> str:
 def rate_percent(rate: float | None) -> str:
     """0.0125 → "1.25%"; a dash when nothing was sent."""
     return "—" if rate is None else f"{rate:.2%}"
+
+
+@register.filter
+def thousands(count: int) -> str:
+    """1240 → "1,240", as the warnings write it."""
+    return f"{count:,}"

@@ -90,6 +90,7 @@ def test_a_late_beat_schedule_is_named(client, staff_user):
 
     assert "beat schedule Roll up, stalled (every minute) is late: last ran 40 min ago" in page
     assert '<tr class="ops-late"><th scope="row">Roll up, stalled</th>' in page
+    assert "40\xa0minutes ago: <strong>late</strong>" in page
 
 
 def test_email_warnings_name_the_rate_and_the_limit(client, staff_user):
