@@ -58,6 +58,9 @@ BOUNCE_LIMIT = Fraction(2, 100)
 COMPLAINT_LIMIT = Fraction(1, 1000)
 EMAIL_WINDOW = timedelta(days=7)
 MATCHER_LAG_LIMIT = timedelta(minutes=2)
+# A Redis that stopped answering (rather than refusing) would hang the page without these;
+# the folder broker ignores them.
+BROKER_READ_TIMEOUTS = {"socket_timeout": 3, "socket_connect_timeout": 3}
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,7 @@ def read_operations(now: datetime, broker: Connection | None = None) -> Operatio
     `broker` is the Celery app's own connection unless one is given.
     """
     if broker is None:
-        with celery_app.connection_for_read() as connection:
+        with celery_app.connection_for_read(transport_options=BROKER_READ_TIMEOUTS, connect_timeout=3) as connection:
             queues = read_queues(connection)
     else:
         queues = read_queues(broker)
