@@ -227,8 +227,8 @@ def _sent_at(raw: bytes) -> float | None:
 def _filesystem_queues(folder: str) -> tuple[QueueState, ...]:
     """The embedded broker keeps a message as a file `<ms>_<uuid>.<queue>.msg`, where ms is
     `time.monotonic()` in milliseconds when it was sent (the machine's clock since boot, shared by
-    every process on it, which is all that shares this folder). A file being taken is renamed
-    `….msg.claimed` and no longer counts."""
+    every process on it, which is all that shares this folder; a message left from before a reboot
+    shows a wrong age). A file being taken is renamed `….msg.claimed` and no longer counts."""
     depths = dict.fromkeys(QUEUES, 0)
     oldest: dict[str, int] = {}
     for filename in os.listdir(folder):
