@@ -192,6 +192,9 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
+# Prometheus scrapes /metrics with `Authorization: Bearer <METRICS_TOKEN>`; unset, only staff may read it.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+
 # --- REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -9,6 +9,7 @@ from accounts.api import ObtainTokenView, ResendConfirmationView
 from alerts.api import DealAlertRuleViewSet
 from listings.api import CategoryViewSet, ListingViewSet
 from metrics.api import MetricsView
+from metrics.prometheus import metrics_exposition
 from notifications import views as notification_views
 from notifications.api import NotificationPreferencesViewSet, NotificationViewSet, PushSubscriptionViewSet
 from recommendations.api import DismissalViewSet, PurchaseViewSet, RecommendationViewSet
@@ -55,6 +56,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include((api_urls, "api"))),
     path("healthz", healthz, name="healthz"),
+    # Prometheus' scrape (bearer token or a staff session); see "Operations" in the README.
+    re_path(r"^metrics/?$", metrics_exposition, name="prometheus-metrics"),
     # Browsers ask for /favicon.ico whatever the page links; send them to the SVG the pages link.
     path("favicon.ico", favicon),
     path("sw.js", notification_views.service_worker, name="service-worker"),  # web push: scope is the whole site
