@@ -45,14 +45,19 @@ def has_first(kind: str, ref_id: int, channel: str = "", *, machine: bool = Fals
     return earlier.exists()
 
 
-def firsts(kind: str, ref_id: int, channel: str, *, machine: bool) -> dict[str, bool]:
+def firsts(kind: str, ref_id: int, channel: str, *, machine: bool, user_id: int | None = None) -> dict[str, bool]:
     """`repeat` and `first_human` for a new `kind` event about `ref_id` on `channel` (one query).
 
     Spread into `record(...)`: a second click is a repeat; a person's first open after a privacy
-    proxy's is a repeat (the message was already "opened") but still the first human one.
+    proxy's is a repeat (the message was already "opened") but still the first human one. Pass
+    `user_id` when `ref_id` is shared between users (a listing recommended to many): then only that
+    user's earlier events count.
     """
-    earlier = set(Event.objects.filter(kind=kind, ref_id=ref_id, channel=channel).values_list("machine", flat=True))
-    return {"repeat": bool(earlier), "first_human": not machine and False not in earlier}
+    earlier = Event.objects.filter(kind=kind, ref_id=ref_id, channel=channel)
+    if user_id is not None:
+        earlier = earlier.filter(user_id=user_id)
+    seen = set(earlier.values_list("machine", flat=True))
+    return {"repeat": bool(seen), "first_human": not machine and False not in seen}
 
 
 __all__ = ["Event", "Kind", "firsts", "has_first", "record", "record_many", "record_once"]

@@ -217,6 +217,8 @@ def _rules(rng: random.Random, w: _Writer, users: list[User], start: datetime, n
     for rule in rules:
         rule.created_at = _at(rng, start, now - timedelta(days=1))
     rules.sort(key=lambda r: r.created_at)
+    # Their seeds logged "created now" through the one door rules go through; the made-up history replaces it.
+    Event.objects.filter(kind=Kind.RULE_CREATED, ref_id__in=[r.id for r in rules]).delete()
     for rule in rules:
         w.add(Kind.RULE_CREATED, rule.created_at, rule.user_id, ref_id=rule.id, repeat=rule.user_id in seen)
         seen.add(rule.user_id)

@@ -22,7 +22,7 @@ from scipy import sparse
 
 from accounts.geo import lookup_zip
 from accounts.models import User
-from activity.log import Event, Kind, record, record_many
+from activity.log import Event, Kind, firsts, record, record_many
 from activity.machines import machine_click
 from listings.models import Category, Listing, ListingView
 from notifications.models import Notification
@@ -556,17 +556,11 @@ def record_click(
 ) -> Event:
     """Log a click on a recommended listing; two queries (what came before, then the row).
 
-    `ref_id` is the listing. Click-through counts a card once per user: `repeat` and `first_human`
-    are judged among this user's clicks on this listing from this surface. `activity.log.firsts`
-    judges by (kind, ref_id, channel) alone, which would make the second *person* to click a deal
-    from the digest a repeat; hence the same rule here with the user added.
+    `ref_id` is the listing, shared by everyone it was recommended to: click-through counts a card
+    once per user, so `repeat` and `first_human` are judged among this user's clicks on it from
+    this surface.
     """
     machine = machine_click(source.user_agent, source.ip, None, source.method)
-    earlier = set(
-        Event.objects.filter(
-            kind=Kind.RECOMMENDATION_CLICKED, ref_id=listing_id, channel=surface, user_id=user_id
-        ).values_list("machine", flat=True)
-    )
     return record(
         Kind.RECOMMENDATION_CLICKED,
         now=now,
@@ -576,7 +570,6 @@ def record_click(
         ref_id=listing_id,
         rank=rank,
         machine=machine,
-        repeat=bool(earlier),
-        first_human=not machine and False not in earlier,
+        **firsts(Kind.RECOMMENDATION_CLICKED, listing_id, surface, machine=machine, user_id=user_id),
         user_agent=source.user_agent[:300],
     )

@@ -75,6 +75,7 @@ OPERATIONS = {
     ("GET", "/api/purchases/"),
     ("POST", "/api/purchases/"),
     ("DELETE", "/api/purchases/{listing_id}/"),
+    ("GET", "/api/metrics/"),
 }
 SEEDED_SLUGS = ["laptops", "bikes", "computers"]
 FUZZ = settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))

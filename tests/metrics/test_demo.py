@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from activity.models import Event, Kind
 from alerts.models import DealAlertRule
+from alerts.services import create_rule
 from metrics import rollup, summary
 from metrics.demo import seed_activity
 from tests.factories import ListingFactory, UserFactory
@@ -14,7 +15,7 @@ from tests.factories import ListingFactory, UserFactory
 def test_demo_activity_gives_every_metric_a_plausible_value_once():
     users = [UserFactory(email=f"shopper-{n:04d}@dealalerts.local") for n in range(60)]
     for user in users[:40]:
-        DealAlertRule.objects.create(user=user, name="Laptops", keywords=["laptop"])
+        create_rule(user, name="Laptops", keywords=["laptop"])  # logs rule.created "now", as the seeds do
     ListingFactory.create_batch(20)
 
     written = seed_activity(days=60, seed=3)
@@ -32,4 +33,6 @@ def test_demo_activity_gives_every_metric_a_plausible_value_once():
     assert 0.03 < metrics["recommendation-click-through"].value < 0.15
     assert Event.objects.filter(kind=Kind.DIGEST_OPENED, machine=True, user_agent="Mozilla/5.0").exists()
 
+    made = Event.objects.filter(kind=Kind.RULE_CREATED)
+    assert made.count() == DealAlertRule.objects.count() == made.values("ref_id").distinct().count()  # once each
     assert seed_activity(days=60, seed=3) == 0
