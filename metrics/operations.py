@@ -390,9 +390,12 @@ def rate_level(count: int, sends: int, limit: Fraction) -> str:
 def read_ingest(now: datetime) -> Ingest:
     """Listings first seen and updated lately, and the matcher's lag over the last hour.
 
-    A listing's lag is from its arrival to its last match of the hour: arrival is its last_seen_at
-    when that came before the match (the ingest that matched it), else its first_seen_at (it was
-    seen again since). One row per matched listing, not per match.
+    A listing's lag is from its arrival (its last_seen_at: the ingest that matched it) to its last
+    match of the hour. Only listings that arrived in the hour and were not seen again after their
+    match count: for one seen again since, the ingest that matched it is no longer known (measuring
+    from its first_seen_at said "29 days" for a listing re-posted a month on), and a match of an
+    older listing comes from a new rule or the safety-net sweep, not from the ingest path. One row
+    per matched listing, not per match.
     """
     five, hour = now - timedelta(minutes=5), now - timedelta(hours=1)
     seen = Listing.objects.filter(last_seen_at__gte=hour, last_seen_at__lte=now).aggregate(
@@ -402,14 +405,12 @@ def read_ingest(now: datetime) -> Ingest:
         updated_1h=Count("id"),
     )
     matched = (
-        DealAlertMatch.objects.filter(matched_at__gte=hour, matched_at__lte=now)
+        DealAlertMatch.objects.filter(matched_at__gte=hour, matched_at__lte=now, listing__last_seen_at__gte=hour)
         .values("listing_id")
-        .annotate(done=Max("matched_at"), first=F("listing__first_seen_at"), last=F("listing__last_seen_at"))
-        .values_list("done", "first", "last")
+        .annotate(done=Max("matched_at"), last=F("listing__last_seen_at"))
+        .values_list("done", "last")
     )
-    lags = sorted(
-        max(timedelta(0), done - (last if last <= done else first)) for done, first, last in matched.order_by()
-    )
+    lags = sorted(max(timedelta(0), done - last) for done, last in matched.order_by() if last <= done)
     return Ingest(
         first_seen_5m=seen["first_5m"],
         first_seen_1h=seen["first_1h"],

@@ -249,15 +249,22 @@ def test_ingest_counts_and_matcher_lag_from_arrival_to_matches():
     quick = ListingFactory(first_seen_at=arrived, last_seen_at=arrived)
     DealAlertMatch.objects.create(rule=rule, listing=quick, matched_at=arrived + timedelta(seconds=2))
     DealAlertMatch.objects.create(rule=other, listing=quick, matched_at=arrived + timedelta(seconds=4))
-    # Seen again after it matched: its lag counts from when it first arrived.
-    slow = ListingFactory(first_seen_at=now - timedelta(minutes=40), last_seen_at=now - timedelta(minutes=1))
-    DealAlertMatch.objects.create(rule=rule, listing=slow, matched_at=now - timedelta(minutes=30))
+    # Arrived in the hour, matched 10 minutes on (a matcher that fell behind).
+    late = ListingFactory(first_seen_at=now - timedelta(minutes=50), last_seen_at=now - timedelta(minutes=45))
+    DealAlertMatch.objects.create(rule=rule, listing=late, matched_at=now - timedelta(minutes=35))
+    # Seen again after it matched: which ingest matched it is no longer known, so it is left out
+    # (counting from its first arrival said "a month" for a re-posted listing).
+    again = ListingFactory(first_seen_at=now - timedelta(days=29), last_seen_at=now - timedelta(minutes=1))
+    DealAlertMatch.objects.create(rule=rule, listing=again, matched_at=now - timedelta(minutes=30))
+    # An old listing matched by a new rule or the sweep: not the ingest path's lag.
+    old = ListingFactory(first_seen_at=now - timedelta(days=3), last_seen_at=now - timedelta(days=3))
+    DealAlertMatch.objects.create(rule=rule, listing=old, matched_at=now - timedelta(minutes=5))
     ListingFactory(first_seen_at=now - timedelta(days=2), last_seen_at=now - timedelta(minutes=20))
     ListingFactory(first_seen_at=now - timedelta(days=2), last_seen_at=now - timedelta(days=1))
 
     ingest = operations.read_ingest(now)
 
-    assert (ingest.first_seen_5m, ingest.first_seen_1h, ingest.updated_5m, ingest.updated_1h) == (1, 2, 2, 3)
+    assert (ingest.first_seen_5m, ingest.first_seen_1h, ingest.updated_5m, ingest.updated_1h) == (1, 2, 2, 4)
     assert ingest.matched_listings_1h == 2
     assert ingest.matcher_lag_p50 == timedelta(seconds=4)
     assert ingest.matcher_lag_max == timedelta(minutes=10)

@@ -89,7 +89,7 @@ def test_a_late_beat_schedule_is_named(client, staff_user):
     page = client.get(reverse("metrics:operations")).content.decode()
 
     assert "beat schedule Roll up, stalled (every minute) is late: last ran 40 min ago" in page
-    assert '<tr class="ops-late"><th scope="row">Roll up, stalled</th>' in page
+    assert '<tr class="ops-late"><th scope="row">Roll up, stalled<span' in page
     assert "40\xa0minutes ago: <strong>late</strong>" in page
 
 
