@@ -65,12 +65,14 @@ class Command(BaseCommand):
             pass
 
     def act(self) -> str:
+        # About one deal in ten sent gets a click, as in the demo's history: the feed sends a few a
+        # minute, so a click every minute or so; digests go out once a day, so their opens are rarer.
         roll = self.rng.random()
-        if roll < 0.2 and (said := self.click()):
+        if roll < 0.03 and (said := self.click()):
             return said
-        if roll < 0.35 and (said := self.open_digest()):
+        if roll < 0.06 and (said := self.open_digest()):
             return said
-        if roll < 0.45:
+        if roll < 0.2:
             return self.browse_signed_in()
         return self.browse()
 
@@ -105,7 +107,9 @@ class Command(BaseCommand):
         """A person follows a recently sent notification's link; a mail filter scans some email links first."""
         recent = list(
             Delivery.objects.filter(
-                status=DeliveryStatus.SENT, sent_at__gte=timezone.now() - timedelta(hours=6)
+                status=DeliveryStatus.SENT,
+                sent_at__gte=timezone.now() - timedelta(hours=6),
+                notification__clicked_at__isnull=True,
             ).values_list("notification_id", "channel")[:200]
         )
         if not recent:
