@@ -234,6 +234,8 @@ class Delivery(models.Model):
         ordering = ["id"]
         verbose_name_plural = "deliveries"
         indexes = [
+            # The operations page's "last day of the outbox" every 10 s, without reading all of it.
+            models.Index(fields=["created_at"], name="delivery_created"),
             models.Index(
                 fields=["status", "not_before"],
                 name="delivery_due",
