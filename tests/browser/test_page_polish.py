@@ -79,8 +79,17 @@ def test_every_page_fits_a_390px_phone(live_server, browser, shopper):
         f"/watchlist/watch/{listing.pk}/",
     ):
         measure(path)
+    user.is_staff = True  # the staff pages, in the same session
+    user.save(update_fields=["is_staff"])
+    for path in ("/staff/metrics/", "/staff/operations/"):
+        measure(path)
+    page.goto(f"{live_server.url}/staff/metrics/")
+    charts = page.locator("img.chart")
+    page.wait_for_function("[...document.images].every(i => i.complete)")
+    drawn = charts.evaluate_all("images => images.map(i => i.naturalWidth)")
     context.close()
     assert too_wide == {}
+    assert len(drawn) == 6 and all(drawn), drawn  # every chart is an image the browser could draw
 
 
 @pytest.mark.browser
