@@ -5,7 +5,7 @@ worker never sends it twice. The periodic `sweep` enqueues deferred rows that ar
 rows whose worker died mid-send.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import groupby
 from time import monotonic
@@ -15,10 +15,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from activity.log import Event, Kind, record_many
 from dealalerts.db import update_rows
 
 from . import addresses as address_state
-from . import channels, content, policy
+from . import channels, content, event_log, policy
 from .models import Address, ChannelDayCount, Delivery, DeliveryStatus
 from .preferences import (
     channel_addresses,
@@ -91,10 +92,25 @@ class Attempt:
     delivery: Delivery
     prefs: policy.Preferences
     addresses: list[Address]
+    # The batch's events, written together by `deliver` with one query; outside a batch (an SMS
+    # status callback), `note` writes each at once.
+    events: list[Event] | None = field(default=None, repr=False)
+
+    @property
+    def provider(self) -> str:
+        return event_log.provider(self.delivery.channel, self.addresses)
+
+    def note(self, kind: str, *, detail: str = "", now: datetime) -> None:
+        event = event_log.delivery_event(kind, self.delivery, self.provider, detail=detail, now=now)
+        if self.events is None:
+            record_many([event])
+        else:
+            self.events.append(event)
 
 
 def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchResult:
-    """Claim, send and settle a batch. Queries: one claim, two loads, then the settles.
+    """Claim, send and settle a batch. Queries: one claim, two loads, then the settles, and one
+    write of the batch's events (sent, retried, failed, fell back).
 
     Where the provider can be asked whether it has a message (`Channel.can_find_sent`), the
     batch's sends are recorded together at the end: if the worker dies first, those rows stay
@@ -119,6 +135,21 @@ def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchRes
     )
     stored = stored_addresses({d.notification.user_id for d in rows})
     done = 0
+    events: list[Event] = []
+    try:
+        done = _deliver_rows(rows, stored, events, result, hand_back_at)
+    finally:
+        record_many(events)  # what was sent before a crash is still counted
+    if done < len(rows):
+        result.released = release(rows[done:])
+    return result
+
+
+def _deliver_rows(
+    rows: list[Delivery], stored: dict, events: list[Event], result: BatchResult, hand_back_at: float
+) -> int:
+    """Send and settle the claimed rows, channel by channel; returns how many were dealt with."""
+    done = 0
     for channel_name, group in groupby(rows, key=lambda d: d.channel):
         channel = channels.get(channel_name)
         sent: list[dict] = []  # recorded together, when the provider can be asked after a crash
@@ -128,13 +159,14 @@ def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchRes
                     if monotonic() >= hand_back_at:
                         break
                     done += 1
-                    attempt = _attempt(delivery, channel, stored[delivery.notification.user_id])
+                    attempt = _attempt(delivery, channel, stored[delivery.notification.user_id], events)
                     outcome = _send(attempt, channel)
                     if isinstance(outcome, str):
                         setattr(result, outcome, getattr(result, outcome) + 1)
                         continue
                     if isinstance(outcome, channels.Sent) and channel.can_find_sent():
                         sent.append(_sent_row(delivery, outcome))
+                        attempt.note(Kind.NOTIFICATION_SENT, now=sent[-1]["sent_at"])
                         result.sent += 1
                         continue
                     settled = settle(attempt, outcome)
@@ -143,16 +175,16 @@ def deliver(delivery_ids: list[int], *, now: datetime | None = None) -> BatchRes
             update_rows(Delivery, sent, SENT_FIELDS, only_where={"status": DeliveryStatus.SENDING})
         if monotonic() >= hand_back_at:
             break
-    if done < len(rows):
-        result.released = release(rows[done:])
-    return result
+    return done
 
 
-def _attempt(delivery: Delivery, channel: channels.Channel, stored: list[Address]) -> Attempt:
+def _attempt(
+    delivery: Delivery, channel: channels.Channel, stored: list[Address], events: list[Event] | None = None
+) -> Attempt:
     user = delivery.notification.user
     prefs = user.notification_preferences if not preferences_missing(user) else preferences_for(user)
     addresses = channel_addresses(user, stored)  # worked out once: the policy and the send both read them
-    return Attempt(delivery, policy_preferences(user, prefs, stored, addresses), addresses[channel.name])
+    return Attempt(delivery, policy_preferences(user, prefs, stored, addresses), addresses[channel.name], events)
 
 
 def _send(attempt: Attempt, channel: channels.Channel) -> channels.Result | str:
@@ -285,17 +317,20 @@ def settle(attempt: Attempt, outcome: channels.Result, *, now: datetime | None =
     delivery = attempt.delivery
     if isinstance(outcome, channels.Sent):
         _record_sent(delivery, outcome, now)
+        attempt.note(Kind.NOTIFICATION_SENT, now=now)
         return "sent"
     mine = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING)
     if isinstance(outcome, channels.Transient):
         at = policy.retry_at(now, delivery.attempts, outcome.retry_after, attempt.prefs, urgent=delivery.urgent)
         if at is not None:
             mine.update(status=DeliveryStatus.DEFERRED, not_before=at, last_error=outcome.error)
+            attempt.note(Kind.NOTIFICATION_RETRIED, detail=outcome.error, now=now)
             return "retrying"
     error = outcome.error
     if isinstance(outcome, channels.Transient):
         error = f"gave up after {delivery.attempts} attempts: {error}"
     mine.update(status=DeliveryStatus.FAILED, last_error=error)
+    attempt.note(Kind.NOTIFICATION_FAILED, detail=error, now=now)
     fail(attempt, outcome, now)
     return "failed"
 
@@ -384,6 +419,7 @@ def fall_back(attempt: Attempt, why: str, now: datetime | None = None) -> Delive
             )
     except IntegrityError:
         return None  # the notification is on that channel already: one fallback, never two
+    attempt.note(Kind.NOTIFICATION_FELL_BACK, detail=why, now=now)  # on the channel that could not carry it
     if fallback.status == DeliveryStatus.PENDING:
         transaction.on_commit(lambda: enqueue([fallback]))
     return fallback

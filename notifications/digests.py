@@ -22,11 +22,12 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from accounts.models import User
+from activity.log import Event, Kind, record_many
 from dealalerts.db import insert_ignoring_conflicts, update_rows
 from dealalerts.encryption import digests as address_keys
 from listings.models import Listing, Source
 
-from . import channels, digest_sections, emails, links
+from . import channels, digest_sections, emails, event_log, links
 from .content import composed_message
 from .models import (
     CHANNEL_LABELS,
@@ -261,8 +262,11 @@ def digest_context(content: DigestContent) -> dict:
     }
 
 
-def compose(content: DigestContent) -> emails.Composed:
-    return emails.compose("digest", digest_context(content))
+def compose(content: DigestContent, digest_id: int | None = None) -> emails.Composed:
+    """The digest email; a sent one (`digest_id`) carries its open pixel, a preview none."""
+    context = digest_context(content)
+    context["open_pixel_url"] = links.open_url(digest_id) if digest_id is not None else ""
+    return emails.compose("digest", context)
 
 
 # --- sending ------------------------------------------------------------------------------------
@@ -338,6 +342,8 @@ def send_batch(dues: list[Due], now: datetime, run: DigestRun) -> None:
     digested: dict[int, int] = {}
     delivered: dict[int, list[digest_sections.SectionRows]] = {}  # the sections of each digest sent
     email = channels.get("email")
+    provider = event_log.email_provider()
+    events: list[Event] = []
     for content in gather(mine, now):
         digest = {
             "id": ids[(content.user.id, content.period, content.period_start)],
@@ -352,7 +358,7 @@ def send_batch(dues: list[Due], now: datetime, run: DigestRun) -> None:
             run.empty += 1
             continue
         message = composed_message(
-            "digest", compose(content), user_id=content.user.id, metadata={"digest_id": str(digest["id"])}
+            "digest", compose(content, digest["id"]), user_id=content.user.id, metadata={"digest_id": str(digest["id"])}
         )
         outcome = email.send(email.addresses(content.user, [])[0], message, f"digest-{digest['id']}")
         if isinstance(outcome, channels.Sent):
@@ -360,6 +366,16 @@ def send_batch(dues: list[Due], now: datetime, run: DigestRun) -> None:
             digested.update(dict.fromkeys(content.notification_ids, digest["id"]))
             delivered[content.user.id] = content.sections
             run.sent += 1
+            events.append(
+                Event(
+                    kind=Kind.DIGEST_SENT,
+                    user_id=content.user.id,
+                    channel="email",
+                    provider=provider,
+                    ref_id=digest["id"],
+                    created_at=now,
+                )
+            )
         else:
             digest.update(status=DigestStatus.FAILED, last_error=outcome.error)
             run.failed += 1
@@ -370,6 +386,7 @@ def send_batch(dues: list[Due], now: datetime, run: DigestRun) -> None:
             Delivery.objects.filter(notification_id__in=list(digested), status=DeliveryStatus.HELD).update(
                 status=DeliveryStatus.SENT, sent_at=now, reason=Concat(F("reason"), Value("; sent in the digest"))
             )
+        record_many(events)  # the batch's digests sent, in one write
     digest_sections.report_sent(delivered)
 
 

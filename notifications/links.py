@@ -12,6 +12,7 @@ from django.urls import reverse
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 CLICK_SALT = "notifications.click"
+OPEN_SALT = "notifications.open"
 
 
 def absolute(path: str) -> str:
@@ -58,6 +59,19 @@ def click_from_token(token: str) -> tuple[int, str] | None:
     try:
         notification_id, channel = _signer(CLICK_SALT).unsign(token).split(".", 1)
         return int(notification_id), channel
+    except (signing.BadSignature, ValueError):
+        return None
+
+
+def open_url(digest_id: int) -> str:
+    """The digest's open pixel: a signed token of its id, so a guessed URL records nothing."""
+    token = _signer(OPEN_SALT).sign(str(digest_id))
+    return f"{_prefix('notifications:open')}{token}.gif"
+
+
+def digest_from_open_token(token: str) -> int | None:
+    try:
+        return int(_signer(OPEN_SALT).unsign(token))
     except (signing.BadSignature, ValueError):
         return None
 

@@ -24,4 +24,6 @@ def esp_tracking(sender, event, esp_name: str, **kwargs) -> None:
         metadata=event.metadata,
         timestamp=event.timestamp,
         description=event.description or event.mta_response or "",
+        event_id=str(event.event_id or ""),
+        provider=esp_name.lower(),
     )

@@ -12,6 +12,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from accounts.models import User
+from activity.log import Kind
 from dealalerts.encryption import digests
 
 from . import addresses, channels, delivery, links
@@ -107,5 +108,6 @@ def status_reported(key: str, message_sid: str, status: str, error_code: str, no
         )
         sent_on = (found.sent_at or now).astimezone(user.time_zone).date()
         delivery.unreserve(found, sent_on)  # it never reached them: it does not count toward that day's five
+        attempt.note(Kind.NOTIFICATION_FAILED, detail=error, now=now)
         delivery.fail(attempt, channels.Permanent(error, address_dead=code in DEAD_NUMBER_CODES), now)
     return True

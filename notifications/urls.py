@@ -15,4 +15,5 @@ urlpatterns = [
     path("digest/preview/", views.digest_preview, name="digest-preview"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("c/<str:token>/", views.click, name="click"),
+    path("o/<str:token>.gif", views.open_pixel, name="open"),
 ]

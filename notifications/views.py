@@ -330,11 +330,33 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "notifications/unsubscribe.html", {"done": True})
 
 
-@require_GET
+@require_GET  # and HEAD, which link scanners send: logged as a machine's click
 def click(request: HttpRequest, token: str) -> HttpResponse:
     """The tracked link in a notification: note the click, then show the listing."""
     found = links.click_from_token(token)
-    notification = tracking.record_click(found[0]) if found else None
+    notification = None
+    if found:
+        notification = tracking.record_click(
+            *found,
+            user_agent=request.headers.get("User-Agent", ""),
+            ip=client_address(request),
+            method=request.method,
+        )
     if notification is None:
         return redirect("listings:browse")
     return redirect(reverse("listings:detail", args=[notification.listing_id]))
+
+
+# A transparent 1×1 GIF: what a mail client shows for the digest's open pixel.
+PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+
+
+@require_GET
+def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
+    """A digest's open pixel: note the open, and always answer the image (a bad token records nothing)."""
+    digest_id = links.digest_from_open_token(token)
+    if digest_id is not None:
+        tracking.record_open(digest_id, user_agent=request.headers.get("User-Agent", ""), ip=client_address(request))
+    response = HttpResponse(PIXEL, content_type="image/gif")
+    response["Cache-Control"] = "no-store"  # every open must reach us, not a cache
+    return response

@@ -151,7 +151,9 @@ def test_tracked_click_records_and_redirects_to_the_listing(shopper):
     notify([DealEvent(shopper.pk, listing.pk, RuleSource(1, "x", ""))])
     notification = Notification.objects.get()
     url = urlsplit(links.click_url(notification.pk, "email")).path
-    response = Client().get(url)
+    response = Client(HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0").get(
+        url
+    )  # a person, not a scanner
     assert response.status_code == 302 and response["Location"] == f"/listings/{listing.pk}/"
     notification.refresh_from_db()
     assert notification.clicked_at is not None
