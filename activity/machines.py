@@ -11,8 +11,9 @@ The rules (documented in the README, "Metrics"):
 - an open or click with no user agent, or one naming a scanner, a bot or an HTTP library;
 - an open whose user agent is exactly ``Mozilla/5.0`` (what Apple's privacy proxy sends), or that
   comes from Apple's network (17.0.0.0/8), which is where its proxy fetches from;
-- an open within `MACHINE_OPEN_SECONDS` of sending (faster than anyone reads mail), or a click
-  within `MACHINE_CLICK_SECONDS` of it (scanners follow links as mail arrives).
+- an open within `MACHINE_OPEN_SECONDS` of sending (faster than anyone reads mail), or an email's
+  link followed within `MACHINE_CLICK_SECONDS` of it (scanners follow links as mail arrives; a
+  push or a text may well be tapped that fast, so their callers pass no delay).
 
 Google's image proxy fetches when the person opens the message, so its opens count as human.
 """

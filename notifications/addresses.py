@@ -11,6 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from activity import log
+from activity.models import Kind
 
 from . import channels, emails, links
 from .content import composed_message
@@ -62,6 +64,8 @@ def opt_out(address: Address, now: datetime | None = None) -> None:
     row = record(address)
     now = now or timezone.now()
     Address.objects.filter(pk=row.pk).update(opted_out_at=now)
+    if row.opted_out_at is None and row.channel == "sms":
+        log.record(Kind.SMS_OPTED_OUT, now=now, user_id=row.user_id, channel="sms", ref_id=row.pk)
     address.pk, address.opted_out_at = row.pk, now
 
 
@@ -70,7 +74,10 @@ def opt_in(address: Address) -> bool:
     if address.pk is None:
         return False
     address.opted_out_at = None
-    return bool(Address.objects.filter(pk=address.pk, opted_out_at__isnull=False).update(opted_out_at=None))
+    back = bool(Address.objects.filter(pk=address.pk, opted_out_at__isnull=False).update(opted_out_at=None))
+    if back and address.channel == "sms":
+        log.record(Kind.SMS_OPTED_IN, user_id=address.user_id, channel="sms", ref_id=address.pk)
+    return back
 
 
 def honour(addresses: list[Address], outcome: channels.Permanent, now: datetime | None = None) -> None:

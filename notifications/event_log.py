@@ -73,13 +73,19 @@ def seconds_since(then: datetime | None, now: datetime) -> int | None:
     return None if then is None else max(0, int((now - then).total_seconds()))
 
 
-def click_fields(user_agent: str, ip: str, method: str, sent_at: datetime | None, now: datetime) -> dict:
-    """What every tracked click records about who followed it, and when after sending."""
+def click_fields(
+    user_agent: str, ip: str, method: str, sent_at: datetime | None, now: datetime, *, by_mail: bool
+) -> dict:
+    """What every tracked click records about who followed it, and when after sending.
+
+    Only an email's early click says "scanner": mail filters follow links as the message arrives,
+    while a person may well tap a push notification or a text within seconds of it.
+    """
     delay = seconds_since(sent_at, now)
     return {
         "user_agent": user_agent[:USER_AGENT_LIMIT],
         "delay_seconds": delay,
-        "machine": machine_click(user_agent, ip, delay, method),
+        "machine": machine_click(user_agent, ip, delay if by_mail else None, method),
     }
 
 

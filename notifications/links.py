@@ -66,7 +66,13 @@ def click_from_token(token: str) -> tuple[int, str] | None:
 def open_url(digest_id: int) -> str:
     """The digest's open pixel: a signed token of its id, so a guessed URL records nothing."""
     token = _signer(OPEN_SALT).sign(str(digest_id))
-    return f"{_prefix('notifications:open')}{token}.gif"
+    return f"{_open_prefix(settings.SITE_URL)}{token}.gif"
+
+
+@cache
+def _open_prefix(site_url: str) -> str:
+    # The token sits before ".gif", not before a slash as in the other links.
+    return site_url.rstrip("/") + reverse("notifications:open", args=["TOKEN"]).removesuffix("TOKEN.gif")
 
 
 def digest_from_open_token(token: str) -> int | None:

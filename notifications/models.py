@@ -240,7 +240,7 @@ class Delivery(models.Model):
                 fields=["status", "not_before"],
                 name="delivery_due",
                 condition=models.Q(status__in=["pending", "deferred", "sending"]),
-            )
+            ),
         ]
 
     def __str__(self) -> str:

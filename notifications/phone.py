@@ -28,6 +28,8 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from accounts import rate_limits
 from accounts.models import PhoneVerification, User
 from accounts.phones import mask_phone, parse_mobile
+from activity import log
+from activity.models import Kind
 from dealalerts import encryption
 
 from .channels.base import Permanent, Transient
@@ -240,6 +242,8 @@ def verify(user: User, otp: str) -> PhoneStatus:
                 unique_fields=["user", "channel", "key"],
                 update_fields=["label", "verified_at", "disabled_at", "disabled_reason"],
             )
+        if not problem:
+            log.record(Kind.SMS_OPTED_IN, now=at, user_id=user.pk, channel="sms")
     if problem:
         raise _otp_error(problem)
     user.phone_verified = True
@@ -250,6 +254,8 @@ def verify(user: User, otp: str) -> PhoneStatus:
 def remove_phone(user: User) -> None:
     """Forget the user's phone and any code, and turn SMS off, together."""
     with transaction.atomic():
+        if user.phone_verified:
+            log.record(Kind.SMS_OPTED_OUT, user_id=user.pk, channel="sms", detail="phone removed")
         User.objects.filter(pk=user.pk).update(phone_number="", phone_digest="", phone_verified=False)
         PhoneVerification.objects.filter(user=user).delete()
         turn_off_channel(user.pk, "sms")

@@ -171,7 +171,7 @@ def record_click(
             .values_list("sent_at", flat=True)
             .first()
         )
-    seen = event_log.click_fields(user_agent, ip, method, sent_at, now)
+    seen = event_log.click_fields(user_agent, ip, method, sent_at, now, by_mail=logged_channel == "email")
     record(
         kind,
         now=now,

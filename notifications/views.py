@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from accounts.rate_limits import client_address
 
@@ -330,7 +330,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "notifications/unsubscribe.html", {"done": True})
 
 
-@require_GET  # and HEAD, which link scanners send: logged as a machine's click
+@require_safe  # GET and HEAD, which link scanners send: logged as a machine's click
 def click(request: HttpRequest, token: str) -> HttpResponse:
     """The tracked link in a notification: note the click, then show the listing."""
     found = links.click_from_token(token)

@@ -133,7 +133,7 @@ class Command(BaseCommand):
             return ""
         digest_id = self.rng.choice(recent)
         agent = PROXY_AGENT if self.rng.random() < 0.5 else HUMAN_AGENT
-        requests.get(links.open_pixel_url(digest_id), headers={"User-Agent": agent}, timeout=TIMEOUT)
+        requests.get(links.open_url(digest_id), headers={"User-Agent": agent}, timeout=TIMEOUT)
         return f"digest {digest_id} opened by {'a privacy proxy' if agent == PROXY_AGENT else 'its reader'}"
 
     def listing_ids(self) -> list[int]:
