@@ -24,7 +24,7 @@ def test_shoppers_browse_the_live_site_and_their_views_are_logged(live_server):
     assert Event.objects.filter(kind=Kind.LISTING_VIEWED, user__email=DEMO_EMAIL).exists()  # signed in
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the command closes stale connections
 def test_a_site_that_is_not_up_yet_is_waited_for_not_a_crash():
     ListingFactory()
     out = StringIO()
