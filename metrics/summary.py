@@ -170,16 +170,17 @@ def summarise(rows: Rows, window: Window) -> list["Metric"]:
     days = window.dates()
     previous_days = [window.previous_start + timedelta(days=i) for i in range(window.days)]
 
-    def rate(metric: Metric, clicked: str, sent: str, *, people: dict, anyone: dict | None) -> Metric:
-        metric.numerator = tally.total(people, clicked, days)
-        metric.denominator = tally.total(tally.all, sent, days)
+    def rate(metric: Metric, counted: str, over: str, *, people: dict, anyone: dict | None) -> Metric:
+        """`counted` (as `people` tallies it: by people, or all) ÷ every `over`, this period and the last."""
+        metric.numerator = tally.total(people, counted, days)
+        metric.denominator = tally.total(tally.all, over, days)
         metric.value = _ratio(metric.numerator, metric.denominator)
         metric.previous = _ratio(
-            tally.total(people, clicked, previous_days), tally.total(tally.all, sent, previous_days)
+            tally.total(people, counted, previous_days), tally.total(tally.all, over, previous_days)
         )
         if anyone is not None:
-            metric.with_machines = _ratio(tally.total(anyone, clicked, days), metric.denominator)
-        metric.series = [(day, _ratio(people.get((day, clicked), 0), tally.all.get((day, sent), 0))) for day in days]
+            metric.with_machines = _ratio(tally.total(anyone, counted, days), metric.denominator)
+        metric.series = [(day, _ratio(people.get((day, counted), 0), tally.all.get((day, over), 0))) for day in days]
         return metric
 
     def share(metric: Metric, numerator: int, column: int) -> Metric:
@@ -246,7 +247,22 @@ def summarise(rows: Rows, window: Window) -> list["Metric"]:
             rows.sms_on,
             3,
         ),
-        _per_session(tally, days, previous_days),
+        rate(
+            Metric(
+                "deals-per-session",
+                "Deals viewed per session",
+                "Listing pages viewed ÷ browsing sessions (a session ends after 30 minutes without a page). "
+                "Compared with the previous period of the same length.",
+                "+50% on the previous period",
+                0.50,
+                "number",
+                against_previous=True,
+            ),
+            Kind.LISTING_VIEWED,
+            Kind.SESSION_STARTED,
+            people=tally.all,  # every view counts: a view is a person's
+            anyone=None,
+        ),
         rate(
             Metric(
                 "recommendation-click-through",
@@ -265,28 +281,6 @@ def summarise(rows: Rows, window: Window) -> list["Metric"]:
             anyone=tally.first,
         ),
     ]
-
-
-def _per_session(tally: _Tally, days: list[date], previous_days: list[date]) -> Metric:
-    metric = Metric(
-        "deals-per-session",
-        "Deals viewed per session",
-        "Listing pages viewed ÷ browsing sessions (a session ends after 30 minutes without a page). "
-        "Compared with the previous period of the same length.",
-        "+50% on the previous period",
-        0.50,
-        "number",
-        against_previous=True,
-    )
-    views, sessions = Kind.LISTING_VIEWED, Kind.SESSION_STARTED
-    metric.numerator = tally.total(tally.all, views, days)
-    metric.denominator = tally.total(tally.all, sessions, days)
-    metric.value = _ratio(metric.numerator, metric.denominator)
-    metric.previous = _ratio(
-        tally.total(tally.all, views, previous_days), tally.total(tally.all, sessions, previous_days)
-    )
-    metric.series = [(day, _ratio(tally.all.get((day, views), 0), tally.all.get((day, sessions), 0))) for day in days]
-    return metric
 
 
 def metrics_for(days: int, now: datetime) -> tuple[list[Metric], Rows, Window]:
