@@ -428,6 +428,11 @@ def fall_back(attempt: Attempt, why: str, now: datetime | None = None) -> Delive
 # --- the sweep: deferred rows that are due, and rows stuck in `sending` ---------------------------
 
 
+def _provider_of(delivery: Delivery) -> str:
+    """Who carried a delivery the sweep finds sent (its addresses are not loaded here: push names no host)."""
+    return event_log.provider(delivery.channel)
+
+
 def sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Enqueue due deferred (and never-enqueued) rows; resolve rows whose worker died mid-send."""
     now = now or timezone.now()
@@ -439,6 +444,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     )
     recovered: list[Delivery] = []
     already_sent = 0
+    found: list[Event] = []
     for delivery in stuck:
         try:
             provider_id = channels.get(delivery.channel).find_sent(delivery.dedup_key)
@@ -446,7 +452,11 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
             continue
         mine = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_at=delivery.claimed_at)
         if provider_id:
-            already_sent += mine.update(status=DeliveryStatus.SENT, sent_at=now, provider_id=provider_id[:200])
+            if mine.update(status=DeliveryStatus.SENT, sent_at=now, provider_id=provider_id[:200]):
+                already_sent += 1  # it left before its worker died: logged as sent now, when we learn it
+                found.append(
+                    event_log.delivery_event(Kind.NOTIFICATION_SENT, delivery, _provider_of(delivery), now=now)
+                )
         elif mine.update(status=DeliveryStatus.PENDING, last_error="worker stopped mid-send; retried"):
             recovered.append(delivery)
     # Pending rows older than a minute were never picked up (their message was lost with a broker).
@@ -456,6 +466,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
             | Q(status=DeliveryStatus.PENDING, created_at__lte=now - timedelta(minutes=1))
         ).order_by("id")[:SWEEP_LIMIT]
     )
+    record_many(found)
     recovered_ids = {d.id for d in recovered}
     enqueue(recovered + [d for d in due if d.id not in recovered_ids])
     return {"due": len(due), "stuck_resent": len(recovered), "stuck_already_sent": already_sent}

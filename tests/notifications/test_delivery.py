@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from activity.models import Event, Kind
 from dealalerts.celery import app as celery_app
 from notifications.delivery import deliver, sweep
 from notifications.events import DealEvent, RuleSource, notify
@@ -143,10 +144,16 @@ def test_the_sweep_settles_a_stuck_row_the_provider_has_and_resends_one_it_lacks
     Delivery.objects.filter(pk__in=[sent_before_crash.pk, lost_in_crash.pk]).update(
         status=DeliveryStatus.SENDING, claimed_at=long_ago, attempts=1
     )
+    Event.objects.all().delete()  # the crash took the settling, and its event, with it
     result = sweep()
     assert (result["stuck_already_sent"], result["stuck_resent"]) == (1, 1)
     assert postmark_peer.stats()["by_key"] == {sent_before_crash.dedup_key: 1, lost_in_crash.dedup_key: 1}
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+    sent = Event.objects.filter(kind=Kind.NOTIFICATION_SENT)  # each logged once: found by the sweep, or re-sent
+    assert sorted(sent.values_list("ref_id", flat=True)) == sorted(
+        [sent_before_crash.notification_id, lost_in_crash.notification_id]
+    )
+    assert set(sent.values_list("provider", flat=True)) == {"postmark"}
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
