@@ -39,12 +39,6 @@ def record_once(kind: str, external_id: str, *, now: datetime | None = None, **f
     return True
 
 
-def has_first(kind: str, ref_id: int, channel: str = "", *, machine: bool = False) -> bool:
-    """Whether a first `kind` event (of people, or of machines) for `ref_id` on `channel` is recorded."""
-    earlier = Event.objects.filter(kind=kind, ref_id=ref_id, channel=channel, machine=machine)
-    return earlier.exists()
-
-
 def firsts(kind: str, ref_id: int, channel: str, *, machine: bool, user_id: int | None = None) -> dict[str, bool]:
     """`repeat` and `first_human` for a new `kind` event about `ref_id` on `channel` (one query).
 
@@ -60,4 +54,4 @@ def firsts(kind: str, ref_id: int, channel: str, *, machine: bool, user_id: int 
     return {"repeat": bool(seen), "first_human": not machine and False not in seen}
 
 
-__all__ = ["Event", "Kind", "firsts", "has_first", "record", "record_many", "record_once"]
+__all__ = ["Event", "Kind", "firsts", "record", "record_many", "record_once"]

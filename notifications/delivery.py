@@ -428,11 +428,6 @@ def fall_back(attempt: Attempt, why: str, now: datetime | None = None) -> Delive
 # --- the sweep: deferred rows that are due, and rows stuck in `sending` ---------------------------
 
 
-def _provider_of(delivery: Delivery) -> str:
-    """Who carried a delivery the sweep finds sent (its addresses are not loaded here: push names no host)."""
-    return event_log.provider(delivery.channel)
-
-
 def sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Enqueue due deferred (and never-enqueued) rows; resolve rows whose worker died mid-send."""
     now = now or timezone.now()
@@ -454,9 +449,9 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
         if provider_id:
             if mine.update(status=DeliveryStatus.SENT, sent_at=now, provider_id=provider_id[:200]):
                 already_sent += 1  # it left before its worker died: logged as sent now, when we learn it
-                found.append(
-                    event_log.delivery_event(Kind.NOTIFICATION_SENT, delivery, _provider_of(delivery), now=now)
-                )
+                # Its addresses are not loaded here, so a push names no service host.
+                provider = event_log.provider(delivery.channel)
+                found.append(event_log.delivery_event(Kind.NOTIFICATION_SENT, delivery, provider, now=now))
         elif mine.update(status=DeliveryStatus.PENDING, last_error="worker stopped mid-send; retried"):
             recovered.append(delivery)
     # Pending rows older than a minute were never picked up (their message was lost with a broker).
